@@ -30,10 +30,8 @@ public:
         return result;
     }
 
-    // Uniform in [0, bound); bound > 0. Lemire's multiply-shift (bias is negligible for us).
-    std::uint64_t below(std::uint64_t bound) {
-        return static_cast<std::uint64_t>((static_cast<unsigned __int128>(next()) * bound) >> 64);
-    }
+    // Uniform in [0, bound); bound > 0 (modulo bias is negligible for the bounds we use).
+    std::uint64_t below(std::uint64_t bound) { return next() % bound; }
     // Uniform in [lo, hi].
     std::uint64_t range(std::uint64_t lo, std::uint64_t hi) { return lo + below(hi - lo + 1); }
     // True with probability per_million / 1e6 (integer arithmetic only: no floats in decisions).

@@ -20,8 +20,9 @@
 #include <map>
 #include <memory>
 #include <optional>
-#include <set>
 #include <string>
+#include <string_view>
+#include <utility>
 #include <variant>
 #include <vector>
 
@@ -148,35 +149,169 @@ public:
     std::uint32_t my_aru() const { return my_aru_; }
     std::uint32_t high_delivered() const { return my_high_delivered_; }
 
-    // Test hook: checks internal invariants, asserting (TOTEM_ASSERT) on violation.
+    static constexpr std::uint32_t queue_window = 16384;  // QUEUE_RTR_ITEMS_SIZE_MAX
+
+    // Test hook: checks internal invariants, aborting (TOTEM_ASSERT) on violation.
     void check_invariants() const;
 
-    static constexpr std::size_t queue_window = 16384;  // QUEUE_RTR_ITEMS_SIZE_MAX
-    static constexpr std::size_t send_queue_max = 16384;
+    // The other effect of a new message (corosync's totemsrp_event_signal): a node that marked
+    // the token "held" while the ring was idle asks the rep to release it (TOKEN_HOLD_CANCEL).
+    void signal_new_message(Instant now);
+
+    // Why the last GATHER was entered, and the node it names (0 if none).
+    GatherReason last_gather_reason() const { return last_gather_reason_; }
+    NodeId last_gather_node() const { return last_gather_node_; }
 
 private:
-    struct Stored;
-    class SortQueue;
-    struct Impl;
-    std::unique_ptr<Impl> impl_;
+    struct StoredMsg {
+        Bytes raw;               // the datagram exactly as received or sent
+        wire::McastHeader h;     // its header in host values
+        bool swapped = false;    // raw is in the other byte order
+    };
+    using MsgPtr = std::shared_ptr<const StoredMsg>;
 
-    // Fields the header exposes cheaply; the rest lives in Impl.
+    // corosync's sq: messages by seq inside a window of queue_window seqs from head_seqid.
+    class SortQueue {
+    public:
+        void reinit(std::uint32_t head_seqid);
+        bool in_range(std::uint32_t seq) const;
+        bool inuse(std::uint32_t seq) const { return items_.count(seq) != 0; }
+        const MsgPtr* get(std::uint32_t seq) const;
+        void add(std::uint32_t seq, MsgPtr m);
+        std::uint32_t miss_count(std::uint32_t seq) { return ++miss_[seq]; }
+        void release(std::uint32_t upto);  // frees every seq <= upto; head = upto + 1
+        std::size_t size() const { return items_.size(); }
+        std::uint32_t head() const { return head_seqid_; }
+
+    private:
+        std::uint32_t head_seqid_ = 0;
+        std::map<std::uint32_t, MsgPtr> items_;
+        std::map<std::uint32_t, std::uint32_t> miss_;
+    };
+
+    struct Pending {
+        Bytes payload;
+        Guarantee guarantee = Guarantee::agreed;
+    };
+
+    // ---- handlers (one per message type), each validates and dispatches ----
+    void handle_orf_token(Instant now, ByteView datagram);
+    void handle_mcast(Instant now, ByteView datagram);
+    void handle_merge_detect(Instant now, ByteView datagram);
+    void handle_join(Instant now, ByteView datagram);
+    void handle_commit_token(Instant now, ByteView datagram);
+    void handle_token_hold_cancel(Instant now, ByteView datagram);
+    void count_drop(wire::DecodeError e);
+
+    // ---- membership ----
+    void gather_enter(Instant now, GatherReason reason, NodeId node = 0);
+    void commit_enter(Instant now);
+    void recovery_enter(Instant now, wire::CommitToken& ct);
+    void operational_enter(Instant now);
+    void join_process(Instant now, const wire::Join& join);
+    void consensus_timeout_expired(Instant now);
+    bool consensus_agreed() const;
+    bool lowest_in_config() const;
+    void commit_token_create();
+    void commit_token_update();
+    void commit_token_send(Instant now, wire::CommitToken& ct);
+    void recovery_token_loss(Instant now);
+    void old_ring_state_save();
+    void old_ring_state_restore();
+    void send_join();
+    void send_leave();
+    void send_merge_detect();
+    void send_token_hold_cancel();
+    void orf_token_send_initial(Instant now);
+
+    // ---- ordering ----
+    SortQueue& current_queue() { return memb_state_ == MembState::recovery ? recovery_q_ : regular_q_; }
+    std::deque<Pending>& active_new_queue() { return waiting_trans_ack_ ? new_q_trans_ : new_q_; }
+    void update_aru();
+    void messages_free(std::uint32_t token_aru);
+    void deliver_to_app(bool skip, std::uint32_t end_point);
+    void deliver_from_recovery_to_regular();
+    std::uint32_t fcc_calculate(const wire::OrfToken& t);
+    void fcc_rtr_limit(const wire::OrfToken& t, std::uint32_t& allowed) const;
+    void fcc_token_update(wire::OrfToken& t, std::uint32_t sent);
+    std::uint32_t orf_token_rtr(wire::OrfToken& t, std::uint32_t& allowed);
+    std::uint32_t orf_token_mcast(Instant now, wire::OrfToken& t, std::uint32_t allowed);
+    void token_send(wire::OrfToken& t, bool forward);
+    void token_retransmit();
+    std::uint32_t backlog() const;
+
+    // ---- timers ----
+    void arm(TimerId id, Instant at) { deadlines_[static_cast<std::size_t>(id)] = at; }
+    void cancel(TimerId id) { deadlines_[static_cast<std::size_t>(id)].reset(); }
+    bool armed(TimerId id) const { return deadlines_[static_cast<std::size_t>(id)].has_value(); }
+    void reset_token_timeout(Instant now);
+    void cancel_token_timeout();
+    void reset_token_retransmit_timeout(Instant now) { arm(TimerId::token_retransmit, now + config_.token_retransmit); }
+    void fire(Instant now, TimerId id);
+    bool heartbeat_enabled() const;
+
+    void send(NodeId target, Bytes datagram);
+    void log(LogLevel level, std::string text);
+
     SrpConfig config_;
     NodeId my_id_;
+    Prng prng_;
+    bool started_ = false;
+    bool left_ = false;  // leave() was called: every further input is ignored
+    std::uint64_t stored_ring_seq_;
+    std::array<std::optional<Instant>, static_cast<std::size_t>(TimerId::count)> deadlines_{};
+
     MembState memb_state_ = MembState::operational;
     RingId my_ring_id_;
-    NodeList my_memb_list_;
+    RingId my_old_ring_id_;
+    std::uint64_t token_ring_id_seq_ = 0;
+    NodeList my_proc_list_, my_failed_list_, my_memb_list_, my_new_memb_list_;
+    NodeList my_trans_memb_list_, my_deliver_memb_list_, my_left_memb_list_;
+    NodeList consensus_list_;
+    NodeList left_voluntarily_;  // LEAVE received: logged as left, not failed
     std::uint32_t my_aru_ = 0;
+    std::uint32_t my_high_seq_received_ = 0;
     std::uint32_t my_high_delivered_ = 0;
+    std::uint32_t my_last_aru_ = 0;
+    std::uint32_t my_token_seq_ = 0xFFFFFFFFu;
+    std::uint32_t my_last_seq_ = 0;
+    std::uint32_t my_seq_unchanged_ = 0;
+    std::uint32_t my_aru_count_ = 0;
+    std::uint32_t my_trc_ = 0, my_pbl_ = 0, my_cbl_ = 0;
+    std::uint32_t my_install_seq_ = 0;
+    std::uint32_t my_retrans_flg_count_ = 0;
+    std::uint32_t my_rotation_counter_ = 0;
+    bool my_set_retrans_flg_ = false;
+    bool my_received_flg_ = true;
+    bool failed_to_recv_ = false;
+    bool my_token_held_ = false;
+    bool orf_token_discard_ = false;
+    bool originated_orf_token_ = false;
     bool waiting_trans_ack_ = true;
+    std::uint32_t last_released_ = 0;
+    std::uint32_t old_ring_state_aru_ = 0;
+    std::uint32_t old_ring_state_high_seq_received_ = 0;
+    bool old_ring_state_saved_ = false;
+    std::int32_t global_seqno_ = 0;
+
+    SortQueue regular_q_, recovery_q_;
+    std::deque<Pending> new_q_, new_q_trans_;
+    std::deque<MsgPtr> retrans_q_;   // old-ring messages to re-send encapsulated in RECOVERY
+    std::size_t send_queue_max_;
+
+    std::optional<wire::CommitToken> commit_token_;
+    NodeId token_target_ = 0;
+    Bytes last_token_sent_;          // ORF or commit token, for the retransmit timer
+    NodeId last_token_from_ = 0;     // forwarder of the last valid ORF token
+
+    GatherReason last_gather_reason_ = GatherReason::startup;
+    NodeId last_gather_node_ = 0;
+    std::optional<Instant> pause_seen_at_;
+    std::optional<Instant> last_token_rx_;
+
     SrpStats stats_;
     std::vector<Effect> outbox_;
     std::function<void(Instant)> token_received_hook_;
-
-public:
-    ~Srp();
-    Srp(Srp&&) noexcept;
-    Srp& operator=(Srp&&) noexcept;
 };
 
 }  // namespace totem

@@ -26,6 +26,9 @@ class TotemStack : private PacketSink {
 public:
     TotemStack(const SrpConfig& config, NodeId my_id, std::uint64_t stored_ring_seq,
                std::uint64_t seed);
+    // Not movable: Srp's token hook points back at this object.
+    TotemStack(const TotemStack&) = delete;
+    TotemStack& operator=(const TotemStack&) = delete;
 
     void start(Instant now);
     void on_packet(Instant now, ByteView datagram);

@@ -1,0 +1,288 @@
+// Hand-written scenarios, one or more per state transition of the SRP state machine
+// (shared/spec/totem-wire.md §5.15). The random simulator (tests/sim) covers the combinations.
+#include <catch2/catch.hpp>
+
+#include "engine/totem/wire.hpp"
+#include "tests/unit/srp/mini_ring.hpp"
+
+using namespace totem;
+using namespace totem::test;
+
+namespace {
+
+wire::MessageType type_of(const Bytes& b) { return static_cast<wire::MessageType>(b[3]); }
+
+bool is_type(const Bytes& b, wire::MessageType t) { return b.size() > 3 && type_of(b) == t; }
+
+std::vector<std::string> texts(const NodeTrace& t) {
+    std::vector<std::string> out;
+    for (const auto& d : t.delivered) out.push_back(text(d.payload));
+    return out;
+}
+
+}  // namespace
+
+TEST_CASE("start: GATHER, then a singleton ring through COMMIT and RECOVERY (§5.2, §5.4-5.7)") {
+    MiniRing r({1});
+    r.start_all();
+    CHECK(r.node(1).state() == MembState::gather);
+    CHECK(r.node(1).last_gather_reason() == GatherReason::startup);
+    REQUIRE(r.run_until_ring({1}));
+    // stored seq 0 -> start-up ring seq 1 -> new ring seq 1 + 4
+    CHECK(r.node(1).ring_id() == RingId{1, 5});
+    CHECK(r.trace(1).persisted_seq == 5u);
+    const auto& cc = r.trace(1).confchgs;
+    REQUIRE(cc.size() == 2);
+    CHECK(cc[0].type == ConfChgType::transitional);
+    CHECK(cc[0].members.empty());
+    CHECK(cc[1].type == ConfChgType::regular);
+    CHECK(cc[1].members == NodeList{1});
+    CHECK(cc[1].joined == NodeList{1});
+    CHECK(r.count_log(1, "A new membership (1.5) was formed. Members joined: 1") == 1);
+}
+
+TEST_CASE("three nodes form one ring; the lowest nodeid is the representative (§5.4)") {
+    MiniRing r({1, 2, 3});
+    r.start_all();
+    REQUIRE(r.run_until_ring({1, 2, 3}));
+    for (NodeId n : {1u, 2u, 3u}) {
+        CHECK(r.node(n).ring_id().rep == 1);
+        const auto& cc = r.trace(n).confchgs;
+        REQUIRE(!cc.empty());
+        CHECK(cc.back().members == NodeList{1, 2, 3});
+    }
+    CHECK(r.node(1).stats().commit_entered >= 1);
+    CHECK(r.node(3).stats().recovery_entered >= 1);
+}
+
+TEST_CASE("agreed order: every member delivers every message in the same order (§5.13)") {
+    MiniRing r({1, 2, 3});
+    r.start_all();
+    REQUIRE(r.run_until_ring({1, 2, 3}));
+    for (int i = 0; i < 20; ++i) REQUIRE(r.submit(static_cast<NodeId>(1 + i % 3), "m" + std::to_string(i)));
+    r.run_for(Duration::ms(3000));
+    auto t1 = texts(r.trace(1));
+    CHECK(t1.size() == 20);
+    CHECK(texts(r.trace(2)) == t1);
+    CHECK(texts(r.trace(3)) == t1);
+    // a sender's own messages keep their submission order
+    std::vector<std::string> from1;
+    for (const auto& d : r.trace(1).delivered)
+        if (d.sender == 1) from1.push_back(text(d.payload));
+    CHECK(from1 == std::vector<std::string>{"m0", "m3", "m6", "m9", "m12", "m15", "m18"});
+}
+
+TEST_CASE("messages submitted before the first ring are sent once it forms") {
+    MiniRing r({1, 2});
+    r.start_all();
+    REQUIRE(r.submit(2, "early"));
+    REQUIRE(r.run_until_ring({1, 2}));
+    r.run_for(Duration::ms(2000));
+    CHECK(texts(r.trace(1)) == std::vector<std::string>{"early"});
+    CHECK(texts(r.trace(2)) == std::vector<std::string>{"early"});
+}
+
+TEST_CASE("OPERATIONAL -> GATHER on token loss; the failed node is left out (§5.3, §5.15)") {
+    MiniRing r({1, 2, 3});
+    r.start_all();
+    REQUIRE(r.run_until_ring({1, 2, 3}));
+    r.crash(3);
+    REQUIRE(r.run_until_ring({1, 2}));
+    CHECK(r.node(1).stats().operational_token_lost + r.node(2).stats().operational_token_lost >= 1);
+    const auto& cc = r.trace(1).confchgs;
+    REQUIRE(cc.size() >= 2);
+    const auto& trans = cc[cc.size() - 2];
+    CHECK(trans.type == ConfChgType::transitional);
+    CHECK(trans.members == NodeList{1, 2});
+    CHECK(trans.left == NodeList{3});
+    CHECK(cc.back().joined.empty());
+    CHECK(r.count_log(1, "left: 3") == 1);
+    CHECK(r.count_log(1, "Failed to receive the leave message. failed: 3") == 1);
+    CHECK(r.count_log(1, "Membership change cause: ") >= 1);
+}
+
+TEST_CASE("GATHER: consensus timeout adds the silent node to the failed list (§5.4)") {
+    MiniRing r({1, 2, 3});
+    r.start_all();
+    REQUIRE(r.run_until_ring({1, 2, 3}));
+    // node 3 hears everything but nobody hears it any more
+    r.add_rule([](NodeId from, NodeId to, const Bytes&) { return from == 3 && to != 3; });
+    REQUIRE(r.run_until_ring({1, 2}));
+    CHECK(r.node(1).stats().consensus_timeouts >= 1);
+}
+
+TEST_CASE("LEAVE: the others re-form at once, without waiting for the token timeout (§3.4)") {
+    MiniRing r({1, 2, 3});
+    r.start_all();
+    REQUIRE(r.run_until_ring({1, 2, 3}));
+    const Instant before = r.now();
+    r.node(2).leave(r.now());
+    // deliver the LEAVE, then the node is gone
+    r.run_for(Duration::ms(1), {}, 50);
+    r.crash(2);
+    REQUIRE(r.run_until_ring({1, 3}));
+    CHECK(r.now() - before < Duration::ms(1000));  // virtual time: below the token timeout
+    CHECK(r.count_log(1, "left: 2") == 1);
+    CHECK(r.count_log(1, "Failed to receive the leave message") == 0);
+    CHECK(r.node(1).last_gather_reason() == GatherReason::leave);
+}
+
+TEST_CASE("partition and heal: merge detect brings the rings together (§5.4, §5.11)") {
+    MiniRing r({1, 2, 3});
+    r.start_all();
+    REQUIRE(r.run_until_ring({1, 2, 3}));
+    r.partition({{1, 2}, {3}});
+    REQUIRE(r.run_until_ring({1, 2}));
+    REQUIRE(r.run_until_ring({3}));
+    r.heal();
+    REQUIRE(r.run_until_ring({1, 2, 3}));
+    CHECK(r.node(3).stats().memb_merge_detect_rx + r.node(1).stats().memb_merge_detect_rx >= 1);
+}
+
+TEST_CASE("a lost MCAST is requested on the token's rtr list and retransmitted (§5.10)") {
+    MiniRing r({1, 2, 3});
+    r.start_all();
+    REQUIRE(r.run_until_ring({1, 2, 3}));
+    int dropped = 0;
+    int rule = r.add_rule([&](NodeId from, NodeId to, const Bytes& b) {
+        if (from == 1 && to == 3 && is_type(b, wire::MessageType::mcast) && dropped < 1) {
+            ++dropped;
+            return true;
+        }
+        return false;
+    });
+    REQUIRE(r.submit(1, "lost-once"));
+    REQUIRE(r.submit(1, "after"));
+    r.run_for(Duration::ms(3000));
+    r.remove_rule(rule);
+    CHECK(dropped == 1);
+    CHECK(r.node(3).stats().rtr_requested >= 1);
+    CHECK(r.node(1).stats().mcast_retx + r.node(2).stats().mcast_retx >= 1);
+    CHECK(texts(r.trace(3)) == std::vector<std::string>{"lost-once", "after"});
+    CHECK(texts(r.trace(3)) == texts(r.trace(2)));
+}
+
+TEST_CASE("COMMIT -> GATHER when the commit token is lost (§5.5)") {
+    MiniRing r({1, 2});
+    r.start_all();
+    bool dropping = true;
+    r.add_rule([&](NodeId, NodeId to, const Bytes& b) {
+        return dropping && to == 2 && is_type(b, wire::MessageType::commit_token);
+    });
+    r.run_for(Duration::ms(1500));
+    CHECK(r.node(1).stats().commit_token_lost >= 1);
+    CHECK(r.node(1).state() != MembState::operational);
+    dropping = false;
+    REQUIRE(r.run_until_ring({1, 2}));
+}
+
+TEST_CASE("RECOVERY -> GATHER on token loss restores the old ring state (§5.6)") {
+    MiniRing r({1, 2, 3});
+    r.start_all();
+    REQUIRE(r.run_until_ring({1, 2, 3}));
+    for (int i = 0; i < 5; ++i) REQUIRE(r.submit(1, "x" + std::to_string(i)));
+    r.run_for(Duration::ms(2000));
+    // node 3 dies; while the survivors recover, ORF tokens to node 2 are lost once
+    r.crash(3);
+    int orf_drops = 0;
+    r.add_rule([&](NodeId, NodeId to, const Bytes& b) {
+        if (to == 2 && is_type(b, wire::MessageType::orf_token) &&
+            r.node(2).state() == MembState::recovery && orf_drops < 10) {
+            ++orf_drops;
+            return true;
+        }
+        return false;
+    });
+    REQUIRE(r.run_until_ring({1, 2}, Duration::ms(60000)));
+    CHECK(orf_drops >= 1);
+    CHECK(r.node(1).stats().recovery_token_lost + r.node(2).stats().recovery_token_lost >= 1);
+    CHECK(texts(r.trace(1)) == texts(r.trace(2)));
+}
+
+TEST_CASE("a JOIN from a node on my failed list does not change my view (§5.4 step 3)") {
+    MiniRing r({1, 2, 3});
+    r.start_all();
+    REQUIRE(r.run_until_ring({1, 2, 3}));
+    // Node 3 can talk to nobody: it is declared failed, then its joins are ignored by the
+    // ring {1,2} until it is reachable again.
+    r.partition({{1, 2}, {3}});
+    REQUIRE(r.run_until_ring({1, 2}));
+    CHECK(r.node(1).members() == NodeList{1, 2});
+    r.heal();
+    REQUIRE(r.run_until_ring({1, 2, 3}));
+}
+
+TEST_CASE("a restarted node with the same nodeid rejoins with a higher ring seq (§5.2)") {
+    MiniRing r({1, 2});
+    r.start_all();
+    REQUIRE(r.run_until_ring({1, 2}));
+    const auto seq_before = r.node(1).ring_id().seq;
+    r.crash(2);
+    r.restart(2);
+    REQUIRE(r.run_until_ring({1, 2}));
+    CHECK(r.node(1).ring_id().seq > seq_before);
+    CHECK(r.node(2).ring_id() == r.node(1).ring_id());
+}
+
+TEST_CASE("idle ring: the representative holds the token; a new message cancels the hold (§5.11)") {
+    MiniRing r({1, 2});
+    r.start_all();
+    REQUIRE(r.run_until_ring({1, 2}));
+    r.run_for(Duration::ms(20000));  // long enough for > 30 idle rotations
+    CHECK(r.node(1).state() == MembState::operational);
+    const auto tokens = r.node(1).stats().orf_token_rx;
+    r.run_for(Duration::ms(1000));
+    // held: about one rotation per hold period, far fewer than a free-running ring
+    CHECK(r.node(1).stats().orf_token_rx - tokens <= 10);
+    REQUIRE(r.submit(2, "wake"));
+    r.run_for(Duration::ms(1000));
+    CHECK(r.node(2).stats().token_hold_cancel_tx == 1);
+    CHECK(texts(r.trace(1)) == std::vector<std::string>{"wake"});
+}
+
+TEST_CASE("FAILED TO RECEIVE: a node that never gets MCASTs excludes itself (§5.8 l)") {
+    MiniRing r({1, 2, 3});
+    r.start_all();
+    REQUIRE(r.run_until_ring({1, 2, 3}));
+    r.add_rule([](NodeId from, NodeId to, const Bytes& b) {
+        return to == 3 && from != 3 && is_type(b, wire::MessageType::mcast);
+    });
+    for (int i = 0; i < 3; ++i) REQUIRE(r.submit(1, "y" + std::to_string(i)));
+    r.run_for(Duration::ms(60000), [&] {
+        return r.node(3).stats().gather_reasons[static_cast<int>(GatherReason::failed_to_receive)] > 0;
+    });
+    CHECK(r.node(3).stats().gather_reasons[static_cast<int>(GatherReason::failed_to_receive)] > 0);
+    CHECK(r.count_log(3, "FAILED TO RECEIVE") >= 1);
+}
+
+TEST_CASE("malformed datagrams are counted and dropped, never processed") {
+    MiniRing r({1});
+    r.start_all();
+    REQUIRE(r.run_until_ring({1}));
+    Srp& s = r.node(1);
+    const auto before = s.stats().rx_msg_dropped;
+    Bytes junk = {0x70, 0xc0, 0x03, 0x09, 0, 1, 0, 0, 0, 0, 0, 0, 0};  // bad type
+    s.on_packet(r.now(), junk);
+    Bytes short_token = {0x70, 0xc0, 0x03, 0x00, 0, 1, 0, 0, 0, 0, 0, 0, 0, 1, 2};
+    s.on_packet(r.now(), short_token);
+    Bytes tiny = {0x70};
+    s.on_packet(r.now(), tiny);
+    CHECK(s.stats().rx_msg_dropped == before + 3);
+    CHECK(s.state() == MembState::operational);
+}
+
+TEST_CASE("a pause reported by the driver postpones token loss and is named as the cause") {
+    MiniRing r({1, 2});
+    r.start_all();
+    REQUIRE(r.run_until_ring({1, 2}));
+    r.crash(2);
+    const Instant paused_at = r.now();
+    r.pause(1, Duration::ms(800));
+    CHECK(r.node(1).stats().pauses_detected == 1);
+    CHECK(r.count_log(1, "Process pause detected for 800 ms") == 1);
+    REQUIRE(r.run_until_ring({1}));
+    // the token timer was restarted at the pause: no loss declared before a full token timeout
+    CHECK(r.now() - paused_at >= Duration::ms(1000));
+    CHECK(r.node(1).last_gather_reason() == GatherReason::pause);
+    CHECK(r.count_log(1, "Membership change cause: a process pause") == 1);
+}
