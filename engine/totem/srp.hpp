@@ -27,6 +27,7 @@
 #include <vector>
 
 #include "common/bytes.hpp"
+#include "common/log_level.hpp"
 #include "common/prng.hpp"
 #include "engine/totem/config.hpp"
 #include "engine/totem/srp_stats.hpp"
@@ -95,7 +96,6 @@ struct ConfChgEffect {
 struct PersistRingSeqEffect {
     std::uint64_t seq = 0;  // write to the ring id file before acting on the new ring
 };
-enum class LogLevel : std::uint8_t { debug, info, notice, warning, error };
 struct LogEffect {
     LogLevel level = LogLevel::info;
     std::string text;
