@@ -141,15 +141,17 @@ Result<TransportConfig, std::string> transport_config(const conf::Config& c) {
     return tc;
 }
 
-// TOTEMD_PLOAD="interval_ms[,burst[,size]]": the built-in load generator for demos.
+// TOTEMD_PLOAD="interval_ms[,burst[,size[,count]]]": the built-in load generator (demo, tests).
 void parse_pload(node::NodeOptions& o) {
     const char* env = std::getenv("TOTEMD_PLOAD");
     if (!env || !*env) return;
     unsigned interval = 0, burst = 1, size = 64;
-    if (std::sscanf(env, "%u,%u,%u", &interval, &burst, &size) >= 1) {
+    unsigned long long count = 0;
+    if (std::sscanf(env, "%u,%u,%u,%llu", &interval, &burst, &size, &count) >= 1) {
         o.pload_interval_ms = interval;
         o.pload_burst = burst ? burst : 1;
         o.pload_size = size;
+        o.pload_count = count;
     }
 }
 

@@ -5,6 +5,7 @@
 
 #include <array>
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 
 #include "engine/node/log.hpp"
@@ -178,16 +179,19 @@ void Node::schedule_pload() {
         if (ec || stopping_) return;
         if (stack_.srp().state() == MembState::operational) {
             for (std::uint32_t i = 0; i < options_.pload_burst; ++i) {
+                if (options_.pload_count && pload_sent_ >= options_.pload_count) break;
                 Bytes m;
                 Writer h(m);
                 h.u32((std::uint32_t{kPloadService} << 16) | kPloadMcast);  // id
                 h.u32(0);
                 h.u32(static_cast<std::uint32_t>(kExecHeaderSize + options_.pload_size));  // size
                 h.u32(0);
-                m.resize(kExecHeaderSize + options_.pload_size, 0);
+                h.u64(pload_sent_);  // this sender's counter: every message is distinct
+                m.resize(std::max<std::size_t>(m.size(), kExecHeaderSize + options_.pload_size), 0);
                 if (!mcast("a", m)) break;
                 pload_sent_++;
             }
+            set_key("runtime.totemd.pload.sent", CmapValue::uint(ValueType::U64, pload_sent_));
         }
         schedule_pload();
     });
@@ -233,6 +237,15 @@ void Node::deliver(const GroupMessage& m) {
     if (service == kPloadService && fn == kPloadMcast) {
         pload_received_++;
         pload_from_[m.sender]++;
+        auto mix = [this](std::uint8_t b) {
+            pload_digest_ = (pload_digest_ ^ b) * 1099511628211ull;
+        };
+        for (int i = 0; i < 4; ++i) mix(static_cast<std::uint8_t>(m.sender >> (8 * i)));
+        for (std::uint8_t b : m.payload) mix(b);
+        set_key("runtime.totemd.pload.received", CmapValue::uint(ValueType::U64, pload_received_));
+        char hex[20];
+        std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(pload_digest_));
+        set_key("runtime.totemd.pload.digest", CmapValue::string(hex));
         if (pload_received_ % 100 == 1) {
             std::string from;
             for (auto [n, c] : pload_from_)

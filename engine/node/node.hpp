@@ -30,6 +30,7 @@ struct NodeOptions {
     std::uint32_t pload_interval_ms = 0;
     std::uint32_t pload_burst = 1;
     std::uint32_t pload_size = 64;
+    std::uint64_t pload_count = 0;  // stop after this many messages; 0 = no limit
 };
 
 class Node {
@@ -84,6 +85,7 @@ private:
     std::uint64_t config_changes_ = 0;
     std::uint64_t pload_sent_ = 0, pload_received_ = 0;
     std::map<NodeId, std::uint64_t> pload_from_;
+    std::uint64_t pload_digest_ = 14695981039346656037ull;  // FNV-1a over the delivered order
     std::uint32_t schedmiss_count_ = 0;
 };
 

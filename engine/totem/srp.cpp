@@ -264,6 +264,33 @@ void Srp::reset_token_timeout(Instant now) {
         arm(TimerId::token_warning, now + config_.token * config_.token_warning_pct / 100);
 }
 
+// A lost token costs a whole token_retransmit in corosync (hundreds of ms) although the ring
+// turns in a millisecond. Here a busy ring retransmits after a few of its own rotation times,
+// doubling for each retransmit in a row, never later than token_retransmit. An idle ring
+// (token held) and the commit token keep the configured interval. Duplicates are harmless:
+// receivers drop tokens whose token_seq they have seen.
+Duration Srp::retransmit_interval() const {
+    const bool busy_ring =
+        (memb_state_ == MembState::operational || memb_state_ == MembState::recovery) &&
+        !my_token_held_ && rotation_sample_count_ >= 4;
+    if (!busy_ring) return config_.token_retransmit;
+    Duration fastest = rotation_samples_[0];
+    const std::size_t n = std::min(rotation_sample_count_, rotation_samples_.size());
+    for (std::size_t i = 1; i < n; ++i) fastest = std::min(fastest, rotation_samples_[i]);
+    Duration d = std::max(Duration::ms(2), fastest * 4);
+    for (std::uint32_t i = 0; i < consecutive_retransmits_ && d < config_.token_retransmit; ++i)
+        d = d * 2;
+    return std::min(d, config_.token_retransmit);
+}
+
+void Srp::sample_rotation(Instant now) {
+    if (last_token_rx_ && memb_state_ == MembState::operational) {
+        rotation_samples_[rotation_sample_count_ % rotation_samples_.size()] = now - *last_token_rx_;
+        rotation_sample_count_++;
+    }
+    consecutive_retransmits_ = 0;
+}
+
 void Srp::cancel_token_timeout() {
     cancel(TimerId::token);
     cancel(TimerId::token_warning);
@@ -311,6 +338,7 @@ void Srp::fire(Instant now, TimerId id) {
             break;
         case TimerId::token_retransmit:
             if (memb_state_ != MembState::gather) {
+                consecutive_retransmits_++;
                 token_retransmit();
                 reset_token_retransmit_timeout(now);
             }
@@ -891,6 +919,7 @@ void Srp::operational_enter(Instant) {
     left_voluntarily_.clear();
 
     memb_state_ = MembState::operational;
+    rotation_sample_count_ = 0;
     stats_.operational_entered++;
     stats_.continuous_gather = 0;
     my_received_flg_ = true;
@@ -1181,6 +1210,7 @@ void Srp::handle_orf_token(Instant now, ByteView datagram) {
     }
 
     last_token_from_ = t.header.nodeid;
+    sample_rotation(now);
     last_token_rx_ = now;
     if (token_received_hook_) token_received_hook_(now);
 

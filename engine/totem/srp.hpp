@@ -246,7 +246,11 @@ private:
     bool armed(TimerId id) const { return deadlines_[static_cast<std::size_t>(id)].has_value(); }
     void reset_token_timeout(Instant now);
     void cancel_token_timeout();
-    void reset_token_retransmit_timeout(Instant now) { arm(TimerId::token_retransmit, now + config_.token_retransmit); }
+    void reset_token_retransmit_timeout(Instant now) {
+        arm(TimerId::token_retransmit, now + retransmit_interval());
+    }
+    Duration retransmit_interval() const;
+    void sample_rotation(Instant now);
     void fire(Instant now, TimerId id);
     bool heartbeat_enabled() const;
 
@@ -308,6 +312,11 @@ private:
     NodeId last_gather_node_ = 0;
     std::optional<Instant> pause_seen_at_;
     std::optional<Instant> last_token_rx_;
+    // Adaptive token retransmission (a local setting, docs/protocol/deviations.md): the
+    // fastest of the last rotations seen here, and how many retransmits in a row went out.
+    std::array<Duration, 16> rotation_samples_{};
+    std::size_t rotation_sample_count_ = 0;
+    std::uint32_t consecutive_retransmits_ = 0;
 
     SrpStats stats_;
     std::vector<Effect> outbox_;

@@ -1,0 +1,252 @@
+#!/usr/bin/env python3
+"""totemd on real links: several daemons in network namespaces (issue 4).
+
+    python3 tests/it/test_totemd.py CASE      (see CASES below; "all" runs every case)
+
+Every case builds its own cluster with the netns harness (token 1000 ms), prints what it
+measured and exits non-zero on failure. Needs root; ctest runs the cases one at a time.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import harness  # noqa: E402
+
+TIMEOUT_S = 40
+
+
+def runtime_keys(c: harness.Cluster, i: int) -> dict:
+    """Node i's runtime keys, as `key (type) = value` lines written on SIGUSR1."""
+    node = c.nodes[i]
+    path = os.path.join(node.dir, "lib", "runtime-keys")
+    before = os.stat(path).st_mtime_ns if os.path.exists(path) else 0
+    os.kill(node.pid, signal.SIGUSR1)
+    deadline = time.time() + 5
+    while time.time() < deadline:
+        if os.path.exists(path) and os.stat(path).st_mtime_ns != before:
+            break
+        time.sleep(0.05)
+    keys = {}
+    with open(path) as f:
+        for line in f:
+            if " = " in line:
+                k, v = line.rstrip("\n").split(" = ", 1)
+                keys[k.split(" (")[0]] = v
+    return keys
+
+
+def check(cond: bool, what: str) -> None:
+    if not cond:
+        raise AssertionError(what)
+
+
+def formed(n: int, transport: str, crypto: bool, links: int = 1) -> None:
+    with harness.Cluster(n, kind="totemd", transport=transport, crypto=crypto, links=links) as c:
+        t0 = time.time()
+        ids = list(range(1, n + 1))
+        m = c.wait_for_membership(ids, ids, timeout=TIMEOUT_S)
+        print(f"{n} nodes {transport} crypto={crypto} links={links}: ring {m.ring_id} "
+              f"formed {m.time - t0:.3f}s after start")
+        keys = runtime_keys(c, 1)
+        check(keys.get("runtime.totem.members") == " ".join(map(str, ids)),
+              f"runtime.totem.members {keys.get('runtime.totem.members')}")
+
+
+def case_knet3():
+    formed(3, "knet", True)
+
+
+def case_knet5_two_links():
+    formed(5, "knet", True, links=2)
+
+
+def case_udpu3():
+    formed(3, "udpu", False)
+
+
+def case_udpu3_crypto():
+    formed(3, "udpu", True)
+
+
+def case_kill9():
+    """kill -9 of a node: the others re-form without it; a restart brings it back."""
+    with harness.Cluster(3, kind="totemd", transport="knet", crypto=True) as c:
+        m = c.wait_for_membership([1, 2, 3], [1, 2, 3], timeout=TIMEOUT_S)
+        t_kill = c.kill(3)
+        m2 = c.wait_for_membership([1, 2], [1, 2], timeout=TIMEOUT_S, since=t_kill)
+        check(m2.ring_id != m.ring_id, "a new ring id")
+        cause = runtime_keys(c, 1).get("runtime.totem.last_change_cause", "")
+        check("token was lost" in cause, f"cause: {cause}")
+        print(f"kill9: ring {m2.ring_id} [1, 2] {m2.time - t_kill:.3f}s after kill -9; "
+              f"cause: {cause}")
+        t_start = time.time()
+        c.start([3])
+        m3 = c.wait_for_membership([1, 2, 3], [1, 2, 3], timeout=TIMEOUT_S, since=t_start)
+        print(f"kill9: restart -> ring {m3.ring_id} after {m3.time - t_start:.3f}s")
+
+
+def case_sigterm():
+    """SIGTERM: the node sends a LEAVE; the others re-form well under the token timeout."""
+    with harness.Cluster(3, kind="totemd", transport="knet", crypto=True) as c:
+        c.wait_for_membership([1, 2, 3], [1, 2, 3], timeout=TIMEOUT_S)
+        t_term = c.terminate(2)
+        m = c.wait_for_membership([1, 3], [1, 3], timeout=TIMEOUT_S, since=t_term)
+        took = m.time - t_term
+        effective_token_s = (1000 + 650) / 1000  # token + token_coefficient at 3 nodes
+        print(f"sigterm: ring {m.ring_id} [1, 3] {took:.3f}s after SIGTERM "
+              f"(token timeout {effective_token_s:.2f}s)")
+        check(took < effective_token_s / 2, f"re-formed after {took:.3f}s")
+        check(c.nodes[1].watcher.grep(r"Failed to receive the leave message") == [],
+              "node 2 counted as left, not failed")
+
+
+def case_partition():
+    """partition {1,2}|{3}: two rings; heal: one ring again."""
+    with harness.Cluster(3, kind="totemd", transport="knet", crypto=True) as c:
+        c.wait_for_membership([1, 2, 3], [1, 2, 3], timeout=TIMEOUT_S)
+        t_cut = c.partition([[1, 2], [3]])
+        a = c.wait_for_membership([1, 2], [1, 2], timeout=TIMEOUT_S, since=t_cut)
+        b = c.wait_for_membership([3], [3], timeout=TIMEOUT_S, since=t_cut)
+        print(f"partition: {{1,2}} ring {a.ring_id} after {a.time - t_cut:.3f}s, "
+              f"{{3}} ring {b.ring_id} after {b.time - t_cut:.3f}s")
+        t_heal = c.heal()
+        m = c.wait_for_membership([1, 2, 3], [1, 2, 3], timeout=TIMEOUT_S, since=t_heal)
+        print(f"partition: heal -> ring {m.ring_id} after {m.time - t_heal:.3f}s")
+
+
+def lossy(transport: str, crypto: bool, count: int) -> None:
+    """20 % random loss on every node while each node multicasts `count` messages: the ring
+    stays, and every node delivers all 3 × count messages in one identical order."""
+    os.environ["TOTEMD_PLOAD"] = f"50,2,64,{count}"
+    try:
+        with harness.Cluster(3, kind="totemd", transport=transport, crypto=crypto) as c:
+            m = c.wait_for_membership([1, 2, 3], [1, 2, 3], timeout=TIMEOUT_S)
+            for i in (1, 2, 3):
+                c.loss(i, 20)
+            t_loss = time.time()
+            deadline = t_loss + 120
+            while time.time() < deadline:
+                keys = [runtime_keys(c, i) for i in (1, 2, 3)]
+                got = [int(k.get("runtime.totemd.pload.received", "0")) for k in keys]
+                if all(g == 3 * count for g in got):
+                    break
+                time.sleep(1)
+            took = time.time() - t_loss
+            c.heal()
+            c.poll()
+            digests = {k.get("runtime.totemd.pload.digest") for k in keys}
+            retx = sum(int(runtime_keys(c, i).get("stats.srp.mcast_retx", "0")) for i in (1, 2, 3))
+            changes = [len(c.history(i)) for i in (1, 2, 3)]
+            print(f"loss20 {transport}: delivered {got} of {3 * count} each in {took:.1f}s, "
+                  f"{retx} retransmissions, membership events per node {changes}")
+            check(all(g == 3 * count for g in got), f"delivered {got}")
+            check(len(digests) == 1, f"same order everywhere: {digests}")
+            rings = [c.history(i)[-1].ring_id for i in (1, 2, 3)]
+            check(all(r == m.ring_id for r in rings), f"the ring stayed {m.ring_id}: {rings}")
+    finally:
+        os.environ.pop("TOTEMD_PLOAD", None)
+
+
+def case_loss20_udpu():
+    lossy("udpu", True, 300)
+
+
+def case_loss20_knet():
+    lossy("knet", True, 300)
+
+
+def case_bad_authkey():
+    """A node with a different authkey cannot join, and its packets are counted as dropped."""
+    with harness.Cluster(3, kind="totemd", transport="udpu", crypto=True, bad_key_nodes=[3]) as c:
+        c.wait_for_membership([1, 2], [1, 2], timeout=TIMEOUT_S)
+        time.sleep(3)
+        c.poll()
+        check(tuple(c.members(1)) == (1, 2), f"node 1 sees {c.members(1)}")
+        dropped = int(runtime_keys(c, 1).get("stats.transport.rx_dropped_auth", "0"))
+        print(f"bad_authkey: ring [1, 2] without node 3; node 1 dropped {dropped} packets "
+              f"that failed authentication")
+        check(dropped > 0, "failed authentications are counted")
+
+
+def case_second_instance():
+    """A second totemd in the same network namespace refuses to start, with a clear message."""
+    with harness.Cluster(1, kind="totemd", transport="knet", crypto=True) as c:
+        c.wait_for_membership([1], [1], timeout=TIMEOUT_S)
+        node = c.nodes[1]
+        out = subprocess.run(["ip", "netns", "exec", node.ns, c.totemd, "-f", "-c", node.conf],
+                             capture_output=True, text=True, timeout=20,
+                             env=dict(os.environ, TOTEMD_STATE_DIR=os.path.join(node.dir, "lib2")))
+        print(f"second_instance: exit {out.returncode}: {out.stderr.strip()}")
+        check(out.returncode != 0, "refused")
+        check("already running in this network namespace" in out.stderr, out.stderr)
+
+
+def case_startup_errors():
+    """Start-up errors are one clear line and a non-zero exit: address not local, unreadable
+    or short authkey."""
+    with harness.Cluster(2, kind="external", transport="knet", crypto=True) as c:
+        node = c.nodes[1]
+        conf = open(node.conf).read()
+        cases = {
+            "address not local": (conf.replace(c.addr(1, 0), "10.201.0.99"), None),
+            "authkey missing": (conf.replace(node.key, node.key + ".missing"), None),
+            "authkey too short": (conf, b"x" * 64),
+        }
+        for what, (text, key) in cases.items():
+            path = os.path.join(node.dir, f"case-{what.replace(' ', '_')}.conf")
+            if key is not None:
+                keypath = os.path.join(node.dir, "short.key")
+                with open(keypath, "wb") as f:
+                    f.write(key)
+                text = text.replace(node.key, keypath)
+            with open(path, "w") as f:
+                f.write(text)
+            args = [c.totemd, "-f", "-c", path]
+            if what == "address not local":
+                args += ["--local-nodeid", "1"]
+            out = subprocess.run(["ip", "netns", "exec", node.ns] + args, capture_output=True,
+                                 text=True, timeout=20,
+                                 env=dict(os.environ, TOTEMD_STATE_DIR=os.path.join(node.dir, "lib")))
+            err = [l for l in out.stderr.splitlines() if l.strip()]
+            print(f"startup_errors: {what}: exit {out.returncode}: {err}")
+            check(out.returncode != 0, f"{what}: non-zero exit")
+            check(len(err) >= 1, f"{what}: says why")
+
+
+CASES = {
+    "knet3": case_knet3,
+    "knet5_two_links": case_knet5_two_links,
+    "udpu3": case_udpu3,
+    "udpu3_crypto": case_udpu3_crypto,
+    "kill9": case_kill9,
+    "sigterm": case_sigterm,
+    "partition": case_partition,
+    "loss20_udpu": case_loss20_udpu,
+    "loss20_knet": case_loss20_knet,
+    "bad_authkey": case_bad_authkey,
+    "second_instance": case_second_instance,
+    "startup_errors": case_startup_errors,
+}
+
+
+def main() -> int:
+    if os.geteuid() != 0:
+        print("SKIP: needs root (network namespaces)")
+        return 77
+    names = sys.argv[1:] or ["all"]
+    if names == ["all"]:
+        names = list(CASES)
+    harness.cleanup_stale()
+    for n in names:
+        CASES[n]()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
