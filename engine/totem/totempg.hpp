@@ -6,6 +6,11 @@
 // next token (flush()). Receive side: packets from Srp's agreed-order delivery are reassembled
 // per originator and complete messages come out with their group list.
 //
+// The packing and fragment numbering follow corosync 3.1.7's mcast_msg byte for byte, so a
+// corosync node reassembles what we send. Reassembly is stricter and less lossy than
+// corosync's (docs/protocol/totempg.md, docs/protocol/deviations.md): a broken continuation
+// loses only the message it breaks, and every inconsistency is counted, never asserted.
+//
 // Pure: no I/O, no clock. Single-threaded, owned by the node's loop.
 #pragma once
 
@@ -24,7 +29,7 @@ namespace totem {
 
 // Where finished totempg packets go (Srp in the node; a recorder in unit tests).
 class PacketSink {
-public:
+  public:
     virtual ~PacketSink() = default;
     // Free slots in the send queue (each packet takes one).
     virtual std::size_t packet_slots_avail() const = 0;
@@ -40,34 +45,54 @@ struct GroupMessage {
 };
 
 struct TotempgStats {
-    std::uint64_t msgs_packed = 0;
-    std::uint64_t packets_sent = 0;
-    std::uint64_t fragments_sent = 0;
+    std::uint64_t msgs_packed = 0;     // messages accepted by mcast()
+    std::uint64_t msgs_refused = 0;    // mcast() returned false
+    std::uint64_t packets_sent = 0;    // packets handed to the sink
+    std::uint64_t fragments_sent = 0;  // of which with fragmented != 0
     std::uint64_t packets_rx = 0;
     std::uint64_t msgs_delivered = 0;
-    std::uint64_t rx_malformed = 0;       // packet or group header inconsistent: dropped
-    std::uint64_t rx_fragment_lost = 0;   // continuation mismatch: partial message discarded
-    std::uint64_t rx_oversize = 0;        // reassembly beyond max_message_size: discarded
+    std::uint64_t rx_malformed = 0;      // packet or group header inconsistent: dropped
+    std::uint64_t rx_fragment_lost = 0;  // continuation mismatches (each loses a message)
+    std::uint64_t rx_oversize = 0;       // reassembly beyond max_reassembly_size: discarded
+    // rx_malformed by reason
+    std::uint64_t rx_too_short = 0;         // < 8 bytes
+    std::uint64_t rx_bad_count = 0;         // < 8 + 2·msg_count bytes, or msg_count == 0
+    std::uint64_t rx_bad_length = 0;        // != 8 + 2·msg_count + Σ msg_len
+    std::uint64_t rx_bad_group_header = 0;  // a complete message whose group header is bad
+    std::uint64_t rx_partials_dropped = 0;  // partial messages discarded by confchg()
 };
 
 class Totempg {
-public:
+  public:
     static constexpr std::size_t max_message_size = 1024 * 1024;  // MESSAGE_SIZE_MAX
-    static constexpr std::size_t max_groups = 32;
+    static constexpr std::size_t max_groups = 32;                 // MAX_GROUPS_PER_MSG
+    static constexpr std::size_t max_payload_parts = 32;          // MAX_IOVECS_FROM_APP
+    // A reassembled message (group header + payload) may grow to this; corosync's assembly
+    // buffer is MESSAGE_SIZE_MAX + KNET_MAX_PACKET_SIZE. Larger ones are discarded, counted.
+    static constexpr std::size_t max_reassembly_size = max_message_size + 65536;
+    static constexpr std::uint32_t min_net_mtu = 128;
+    static constexpr std::size_t header_size = 8;  // struct totempg_mcast
 
-    // net_mtu as configured (totem.netmtu); packets are at most net_mtu - 90 bytes.
+    // net_mtu as configured (totem.netmtu, >= min_net_mtu); packets are at most net_mtu - 90.
     explicit Totempg(std::uint32_t net_mtu);
 
     // Queue one message to `groups` (1..32 names). Returns false, and queues nothing, when the
-    // sink lacks the slots the message needs or the message exceeds max_message_size.
+    // sink lacks the slots the message needs (corosync's rule, and never fewer than the
+    // packets this call emits, the partly filled buffer included) or the payload exceeds
+    // max_message_size.
     bool mcast(std::span<const std::string_view> groups, ByteView payload, Guarantee g,
                PacketSink& sink);
-    // The token arrived: send the partly filled packet, if any.
+    // The same with the payload in up to 32 parts (corosync's application iovecs); the bytes on
+    // the wire are those corosync emits for the same iovecs.
+    bool mcast_parts(std::span<const std::string_view> groups, std::span<const ByteView> parts,
+                     Guarantee g, PacketSink& sink);
+    // The token arrived: send the partly filled packet, if any (and if the sink has a slot).
     void flush(PacketSink& sink);
     // Slots a message of `bytes` bytes needs (corosync's byte_count_send_ok rule).
     std::size_t slots_needed(std::size_t bytes) const;
 
     // One packet delivered by Srp in agreed order; complete messages are appended to `out`.
+    // `swapped`: the packet came from a sender of the other byte order.
     void deliver(NodeId sender, ByteView packet, bool swapped, std::vector<GroupMessage>& out);
     // A configuration change: discard the partial messages of the nodes that left.
     void confchg(const NodeList& left);
@@ -76,27 +101,55 @@ public:
 
     const TotempgStats& stats() const { return stats_; }
     std::size_t max_packet_size() const { return packet_max_; }
+    // Messages (or message starts) waiting in the packing buffer for flush().
+    std::size_t pending_msgs() const { return pack_lens_.size(); }
+    // Originators with a partial message held, in both buffer sets.
+    std::size_t partials_held() const { return normal_.size() + trans_.size(); }
+    // Aborts (TOTEM_ASSERT) when an internal invariant does not hold.
+    void check_invariants() const;
 
-private:
+  private:
+    // Per originator and buffer set; an originator with nothing held has no entry.
     struct Assembly {
-        Bytes data;                // partial message bytes
-        std::uint8_t last_frag_num = 0;
-        bool throw_away = false;
+        enum class State : std::uint8_t {
+            collecting,  // `data` holds the start of a message continued by `last_frag_num`
+            discarding,  // the message continued by `last_frag_num` is lost: skip its rest
+        };
+        State state = State::collecting;
+        std::uint8_t last_frag_num = 0;  // `fragmented` of the last packet seen; never 0 here
+        Bytes data;                      // the partial message (collecting only)
     };
-    void send_packet(PacketSink& sink, std::uint8_t fragmented, Guarantee g);
-    Assembly& assembly(NodeId sender);
-    bool deliver_message(NodeId sender, ByteView msg, bool swapped, std::vector<GroupMessage>& out);
+    // Packing cursor: what corosync keeps in mcast_packed_msg_count, fragment_size, ...
+    struct PackCursor {
+        std::size_t used = 0;           // data bytes in the buffer (fragment_size)
+        std::size_t count = 0;          // finished length entries (mcast_packed_msg_count)
+        std::size_t cur_len = 0;        // bytes of the current message in this packet
+        std::uint8_t continuation = 0;  // fragment_continuation
+        std::uint8_t next_fragment = 1;
+    };
+    bool mcast_iov(std::span<const std::string_view> groups, std::span<const ByteView> parts,
+                   Guarantee g, PacketSink& sink);
+    // Runs corosync's packing loop over `iov`. With sink == nullptr it only counts the packets
+    // it would emit (on a copy of the cursor); otherwise it copies bytes and emits.
+    std::size_t pack(std::span<const ByteView> iov, Guarantee g, PacketSink* sink);
+    void emit(PacketSink& sink, std::uint8_t continuation, std::uint8_t fragmented, Guarantee g);
+    std::map<NodeId, Assembly>& active_set() { return waiting_trans_ack_ ? trans_ : normal_; }
+    void deliver_message(NodeId sender, ByteView msg, bool swapped, std::vector<GroupMessage>& out);
+    // Appends `part` to a collecting partial; false (and discarding) when it grows too big.
+    bool append_partial(Assembly& a, ByteView part);
 
-    std::size_t packet_max_;        // net_mtu - 90
+    std::size_t packet_max_;  // net_mtu - 90: the largest packet
+    std::size_t data_max_;    // packet_max_ - 8: TOTEMPG_PACKET_SIZE after the MTU adjust
+    std::size_t slot_bytes_;  // packet_max_ - 24: byte_count_send_ok's divisor
     // packing state
     Bytes pack_data_;
     std::vector<std::uint16_t> pack_lens_;
-    std::uint8_t fragment_continuation_ = 0;
-    std::uint8_t next_fragment_ = 1;
-    Guarantee pack_guarantee_ = Guarantee::agreed;
+    PackCursor cursor_;
+    Guarantee pack_guarantee_ = Guarantee::agreed;  // the strongest among buffered messages
     // reassembly state: normal and trans sets
     std::map<NodeId, Assembly> normal_, trans_;
     bool waiting_trans_ack_ = true;
+    std::vector<std::uint16_t> rx_lens_;  // scratch
     TotempgStats stats_;
 };
 
