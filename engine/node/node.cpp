@@ -212,13 +212,26 @@ void Node::deliver(const GroupMessage& m) {
     if (on_deliver) on_deliver(m);
     const bool group_a = std::find(m.groups.begin(), m.groups.end(), "a") != m.groups.end();
     if (!group_a) {
-        // The sync group of corosync's synchronisation engine: not implemented yet.
-        if (unknown_service_msgs_[0xFFFF]++ == 0)
+        // corosync's synchronisation engine (group "sync"): not implemented yet. Counted and
+        // dropped; the first SERVICE_BUILD of each ring is logged with the services it names.
+        const std::uint64_t n = ++unknown_service_msgs_[0xFFFF];
+        set_key("stats.totemd.dropped.sync", CmapValue::uint(ValueType::U64, n));
+        Reader r(m.payload);
+        const std::uint32_t id = r.u32();
+        if (id == 1 && m.payload.size() >= 40 && sync_logged_ring_ != stack_.srp().ring_id()) {
+            sync_logged_ring_ = stack_.srp().ring_id();
+            Reader entries(ByteView(m.payload).subspan(32));
+            const std::uint32_t count = std::min<std::uint32_t>(entries.u32(), 128);
+            Reader list(ByteView(m.payload).subspan(40));
+            std::string names;
+            for (std::uint32_t i = 0; i < count && list.remaining() >= 4; ++i)
+                names += (names.empty() ? "" : ", ") +
+                         service_name(static_cast<std::uint16_t>(list.u32()));
             Logger::log(LogLevel::notice, "SYNC",
                         "Dropping synchronisation messages from node " + std::to_string(m.sender) +
+                            " for services " + names +
                             ": service synchronisation is not implemented in this totemd yet");
-        set_key("stats.totemd.dropped.sync",
-                CmapValue::uint(ValueType::U64, unknown_service_msgs_[0xFFFF]));
+        }
         return;
     }
     if (m.payload.size() < kExecHeaderSize) {

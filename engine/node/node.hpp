@@ -87,6 +87,7 @@ private:
     std::map<NodeId, std::uint64_t> pload_from_;
     std::uint64_t pload_digest_ = 14695981039346656037ull;  // FNV-1a over the delivered order
     std::uint32_t schedmiss_count_ = 0;
+    RingId sync_logged_ring_;
 };
 
 // Reads <state_dir>/ringid_<nodeid> (8 bytes, host order), creating it with 0 if missing, as
