@@ -31,9 +31,9 @@ inline constexpr std::size_t commit_token_fixed_size = 41;
 inline constexpr std::size_t commit_entry_size = 24;  // plus 4 bytes of addr per member
 inline constexpr std::size_t token_hold_cancel_size = 25;
 
-inline constexpr std::size_t rtr_entries_max = 30;        // RETRANSMIT_ENTRIES_MAX
-inline constexpr std::size_t processor_count_max = 384;   // PROCESSOR_COUNT_MAX
-inline constexpr std::size_t join_size_max = 40000;       // senders refuse larger joins
+inline constexpr std::size_t rtr_entries_max = 30;       // RETRANSMIT_ENTRIES_MAX
+inline constexpr std::size_t processor_count_max = 384;  // PROCESSOR_COUNT_MAX
+inline constexpr std::size_t join_size_max = 40000;      // senders refuse larger joins
 
 enum class MessageType : std::uint8_t {
     orf_token = 0,
@@ -46,9 +46,9 @@ enum class MessageType : std::uint8_t {
 
 // The `encapsulated` byte of an MCAST (§1.2).
 enum class Encapsulation : std::uint8_t {
-    none = 0,               // every non-MCAST message
-    encapsulated = 1,       // RECOVERY re-send of an old-ring MCAST
-    not_encapsulated = 2,   // a normal MCAST carrying a totempg packet
+    none = 0,              // every non-MCAST message
+    encapsulated = 1,      // RECOVERY re-send of an old-ring MCAST
+    not_encapsulated = 2,  // a normal MCAST carrying a totempg packet
 };
 
 struct Header {
@@ -127,7 +127,7 @@ struct CommitToken {
     RingId ring_id;
     std::uint32_t retrans_flg = 0;
     std::int32_t memb_index = 0;
-    NodeList addr;                    // sorted ascending: the ring order
+    NodeList addr;                       // sorted ascending: the ring order
     std::vector<CommitEntry> memb_list;  // index-aligned with addr
     bool operator==(const CommitToken&) const = default;
 };
@@ -140,12 +140,12 @@ struct TokenHoldCancel {
 
 // Why a datagram was refused. Each value is a counter (stats.srp.rx_*).
 enum class DecodeError : std::uint8_t {
-    too_short,          // shorter than the fixed part of its type (or than 13 bytes)
-    bad_magic,          // neither 0xC070 nor its byte swap
-    bad_version,        // version byte is not 3
-    bad_type,           // type byte is not 0..5
-    bad_length,         // the counts inside do not match the datagram length
-    too_many_entries,   // rtr list > 30, member lists > 384
+    too_short,         // shorter than the fixed part of its type (or than 13 bytes)
+    bad_magic,         // neither 0xC070 nor its byte swap
+    bad_version,       // version byte is not 3
+    bad_type,          // type byte is not 0..5
+    bad_length,        // the counts inside do not match the datagram length
+    too_many_entries,  // rtr list > 30, member lists > 384
 };
 std::string_view to_string(DecodeError e);
 
@@ -171,6 +171,7 @@ Result<Message, DecodeError> decode(ByteView datagram);
 // is taken from the message kind, not from header.type.
 void encode(const OrfToken& m, Bytes& out);
 void encode(const McastHeader& h, ByteView payload, Bytes& out);
+void encode(const Mcast& m, Bytes& out);  // = encode(m.h, m.payload, out)
 void encode(const MergeDetect& m, Bytes& out);
 void encode(const Join& m, Bytes& out);
 void encode(const CommitToken& m, Bytes& out);
