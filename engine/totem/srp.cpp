@@ -97,6 +97,7 @@ std::string_view to_string(GatherReason r) {
         case GatherReason::commit_interrupted: return "a join during COMMIT or RECOVERY";
         case GatherReason::leave: return "a node left";
         case GatherReason::pause: return "a process pause";
+        case GatherReason::config_mismatch: return "a node with another configuration was refused";
         case GatherReason::count: break;
     }
     return "?";
@@ -214,6 +215,14 @@ void Srp::leave(Instant) {
     send_leave();
     left_ = true;
     for (auto& d : deadlines_) d.reset();
+}
+
+void Srp::exclude(Instant now, NodeId node) {
+    if (!started_ || left_ || node == my_id_ || contains(excluded_, node)) return;
+    excluded_.push_back(node);
+    merge(my_failed_list_, node);
+    if (contains(my_memb_list_, node) || memb_state_ != MembState::operational)
+        gather_enter(now, GatherReason::config_mismatch, node);
 }
 
 void Srp::on_pause(Instant now, Duration gap) {
@@ -403,6 +412,8 @@ void Srp::gather_enter(Instant now, GatherReason reason, NodeId node) {
     orf_token_discard_ = true;
     originated_orf_token_ = false;
     merge(my_proc_list_, my_id_);
+    for (NodeId x : excluded_)
+        if (contains(my_proc_list_, x)) merge(my_failed_list_, x);
     send_join();
     arm(TimerId::join, now + config_.join);
     arm(TimerId::consensus, now + config_.consensus);
@@ -511,6 +522,10 @@ void Srp::handle_join(Instant now, ByteView datagram) {
     }
     const wire::Join& join = *r;
     stats_.memb_join_rx++;
+    if (contains(excluded_, join.system_from)) {
+        stats_.rx_from_excluded++;
+        return;
+    }
     if (join.ring_seq > token_ring_id_seq_) token_ring_id_seq_ = join.ring_seq;
     const NodeId from = join.system_from;
 
@@ -594,6 +609,10 @@ void Srp::handle_merge_detect(Instant now, ByteView datagram) {
     }
     stats_.memb_merge_detect_rx++;
     if (r->ring_id == my_ring_id_) return;
+    if (contains(excluded_, r->system_from)) {
+        stats_.rx_from_excluded++;
+        return;
+    }
     const NodeId from = r->system_from;
     switch (memb_state_) {
         case MembState::operational:
@@ -946,6 +965,10 @@ void Srp::handle_mcast(Instant now, ByteView datagram) {
 
     if (!(h.ring_id == my_ring_id_)) {
         const NodeId from = h.system_from;
+        if (contains(excluded_, from)) {
+            stats_.rx_from_excluded++;
+            return;
+        }
         switch (memb_state_) {
             case MembState::operational:
                 merge(my_proc_list_, from);

@@ -71,6 +71,7 @@ enum class GatherReason : std::uint8_t {
     commit_interrupted,  // a JOIN from a new-ring member in COMMIT/RECOVERY
     leave,               // `node` left the ring orderly
     pause,               // a scheduling pause was detected before the token was lost
+    config_mismatch,     // `node` runs with another cluster_name or nodelist: refused
     count
 };
 std::string_view to_string(GatherReason r);
@@ -157,6 +158,13 @@ public:
     // The other effect of a new message (corosync's totemsrp_event_signal): a node that marked
     // the token "held" while the ring was idle asks the rep to release it (TOKEN_HOLD_CANCEL).
     void signal_new_message(Instant now);
+
+    // Refuses `node` from now on (its configuration differs from ours, as a check between
+    // totemd nodes found): its JOIN, MERGE_DETECT and foreign MCAST are ignored, and if it is a
+    // member of the current ring, the ring re-forms without it. A local decision: corosync
+    // nodes never send the check, so they are never refused.
+    void exclude(Instant now, NodeId node);
+    const NodeList& excluded() const { return excluded_; }
 
     // Why the last GATHER was entered, and the node it names (0 if none).
     GatherReason last_gather_reason() const { return last_gather_reason_; }
@@ -273,6 +281,7 @@ private:
     NodeList my_trans_memb_list_, my_deliver_memb_list_, my_left_memb_list_;
     NodeList consensus_list_;
     NodeList left_voluntarily_;  // LEAVE received: logged as left, not failed
+    NodeList excluded_;          // refused by the configuration check (exclude())
     std::uint32_t my_aru_ = 0;
     std::uint32_t my_high_seq_received_ = 0;
     std::uint32_t my_high_delivered_ = 0;

@@ -313,3 +313,22 @@ TEST_CASE("a lost token on a busy ring is retransmitted after a few rotations, n
     CHECK(r.now() - t0 < Duration::ms(50));
     CHECK(r.node(1).state() == MembState::operational);
 }
+
+TEST_CASE("exclude: a refused node is left out of the ring and cannot come back") {
+    MiniRing r({1, 2, 3});
+    r.start_all();
+    REQUIRE(r.run_until_ring({1, 2, 3}));
+    // nodes 1 and 2 refuse node 3, and node 3 refuses them (the check is symmetric)
+    r.node(1).exclude(r.now(), 3);
+    r.node(2).exclude(r.now(), 3);
+    r.node(3).exclude(r.now(), 1);
+    r.node(3).exclude(r.now(), 2);
+    REQUIRE(r.run_until_ring({1, 2}));
+    REQUIRE(r.run_until_ring({3}));
+    r.run_for(Duration::ms(10000));
+    CHECK(r.node(1).members() == NodeList{1, 2});
+    CHECK(r.node(3).members() == NodeList{3});
+    CHECK(r.node(1).stats().rx_from_excluded > 0);
+    CHECK(r.node(1).last_gather_reason() == GatherReason::config_mismatch);
+    CHECK(r.node(1).last_gather_node() == 3);
+}
