@@ -35,6 +35,35 @@ std::string node_list(const NodeList& l) {
 
 void log_effect(const LogEffect& l) { Logger::log(l.level, "TOTEM", l.text); }
 
+// The configuration check between totemd nodes travels in a totempg group of its own, which
+// corosync nodes never join (they drop it unread): cluster_name and a digest of the nodelist.
+constexpr std::string_view kConfigCheckGroup = "totemd";
+constexpr std::uint32_t kConfigCheckMagic = 0x4B434454;  // "TDCK"
+
+bool contains_node(const NodeList& l, NodeId n) {
+    return std::find(l.begin(), l.end(), n) != l.end();
+}
+
+// FNV-1a over the nodelist in nodeid order: nodeid and every ringN_addr. Detects a different
+// nodelist; it is not a security measure (crypto authenticates the nodes).
+std::uint64_t nodelist_digest(const conf::Config& c) {
+    std::vector<const conf::NodeEntry*> nodes;
+    for (const auto& n : c.nodes) nodes.push_back(&n);
+    std::sort(nodes.begin(), nodes.end(),
+              [](auto* a, auto* b) { return a->nodeid < b->nodeid; });
+    std::uint64_t h = 14695981039346656037ull;
+    auto mix = [&h](std::string_view s) {
+        for (unsigned char ch : s) h = (h ^ ch) * 1099511628211ull;
+        h = (h ^ 0xff) * 1099511628211ull;
+    };
+    for (const auto* n : nodes) {
+        mix(std::to_string(n->nodeid));
+        for (unsigned l = 0; l < conf::kInterfaceMax; ++l)
+            mix(n->ring_addr[l] ? n->ring_addr[l]->str() : "");
+    }
+    return h;
+}
+
 }  // namespace
 
 Result<std::uint64_t, std::string> load_ring_seq(const std::string& state_dir, NodeId nodeid) {
@@ -117,7 +146,9 @@ void Node::on_datagram(ByteView datagram) {
 }
 
 void Node::apply() {
-    for (StackEffect& e : stack_.take_effects()) {
+    // Handling an effect may produce more (a delivery can refuse a node): loop until quiet.
+    for (auto effects = stack_.take_effects(); !effects.empty(); effects = stack_.take_effects())
+    for (StackEffect& e : effects) {
         if (auto* s = std::get_if<SendEffect>(&e)) {
             transport_->send(s->target, s->datagram);
         } else if (auto* d = std::get_if<AppDeliverEffect>(&e)) {
@@ -208,8 +239,53 @@ void Node::persist_ring_seq(std::uint64_t seq) {
                     "Couldn't store the ring id in " + path + ": " + std::strerror(errno));
 }
 
+Bytes Node::config_check_message() const {
+    Bytes b;
+    Writer w(b);
+    w.u32(kConfigCheckMagic);
+    w.u8(1);  // version
+    w.u8(0);
+    w.u16(static_cast<std::uint16_t>(config_.totem.cluster_name.size()));
+    w.bytes(config_.totem.cluster_name);
+    w.u64(nodelist_digest(config_));
+    return b;
+}
+
+void Node::config_check(const GroupMessage& m) {
+    if (m.sender == config_.local_nodeid) return;
+    Reader r(m.payload);
+    const std::uint32_t magic = r.u32();
+    const std::uint8_t version = r.u8();
+    r.u8();
+    const std::uint16_t len = r.u16();
+    ByteView name = r.take(len);
+    const std::uint64_t digest = r.u64();
+    if (!r.ok() || magic != kConfigCheckMagic || version != 1) {
+        set_key("stats.totemd.config_check_malformed",
+                CmapValue::uint(ValueType::U64, ++unknown_service_msgs_[0xFFFD]));
+        return;
+    }
+    const std::string theirs(name.begin(), name.end());
+    std::string why;
+    if (theirs != config_.totem.cluster_name)
+        why = "its cluster_name is '" + theirs + "', ours is '" + config_.totem.cluster_name + "'";
+    else if (digest != nodelist_digest(config_))
+        why = "its nodelist differs from ours";
+    if (why.empty()) return;
+    if (!contains_node(stack_.srp().excluded(), m.sender))
+        Logger::log(LogLevel::warning, "MAIN",
+                    "Refusing node " + std::to_string(m.sender) + ": " + why);
+    set_key("stats.totemd.config_mismatch",
+            CmapValue::uint(ValueType::U64, ++unknown_service_msgs_[0xFFFC]));
+    stack_.srp().exclude(now(), m.sender);
+}
+
 void Node::deliver(const GroupMessage& m) {
     if (on_deliver) on_deliver(m);
+    if (std::find(m.groups.begin(), m.groups.end(), kConfigCheckGroup) != m.groups.end()) {
+        config_check(m);
+        return;
+    }
     const bool group_a = std::find(m.groups.begin(), m.groups.end(), "a") != m.groups.end();
     if (!group_a) {
         // corosync's synchronisation engine (group "sync"): not implemented yet. Counted and
@@ -312,6 +388,10 @@ void Node::confchg(const ConfChgEffect& c) {
                 "Members[" + std::to_string(c.members.size()) + "]: " + node_list(c.members));
     // No synchronisation layer yet: acknowledge the transitional configuration at once.
     stack_.trans_ack();
+    if (!c.joined.empty()) {
+        const Bytes check = config_check_message();
+        stack_.mcast(kConfigCheckGroup, check);
+    }
     Logger::log(LogLevel::notice, "MAIN",
                 "Completed service synchronization, ready to provide service.");
 }

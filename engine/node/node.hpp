@@ -66,6 +66,8 @@ private:
     void deliver(const GroupMessage& m);
     void confchg(const ConfChgEffect& c);
     void refresh_stats();
+    Bytes config_check_message() const;
+    void config_check(const GroupMessage& m);
     void set_key(const std::string& key, conf::CmapValue v) { keys_[key] = std::move(v); }
 
     boost::asio::io_context& io_;

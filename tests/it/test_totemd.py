@@ -174,6 +174,25 @@ def case_bad_authkey():
         check(dropped > 0, "failed authentications are counted")
 
 
+def case_cluster_name_mismatch():
+    """A node whose config has another cluster_name is refused, with a log line saying why."""
+    with harness.Cluster(3, kind="totemd", transport="knet", crypto=True,
+                         node_cluster_name={3: "another-cluster"}) as c:
+        c.wait_for_membership([1, 2], [1, 2], timeout=TIMEOUT_S)
+        deadline = time.time() + 20
+        while time.time() < deadline and not c.nodes[1].watcher.grep(r"Refusing node 3"):
+            time.sleep(0.2)
+            c.poll()
+        time.sleep(5)  # the ring settles without node 3
+        c.poll()
+        why = c.nodes[1].watcher.grep(r"Refusing node 3")
+        print(f"cluster_name_mismatch: node 1 sees {c.members(1)}, node 3 sees {c.members(3)}; "
+              f"node 1 logged: {why[0].split('] ', 1)[-1] if why else None}")
+        check(why and "cluster_name is 'another-cluster'" in why[0], "a log line saying why")
+        check(tuple(c.members(1)) == (1, 2), f"node 1 sees {c.members(1)}")
+        check(tuple(c.members(3)) == (3,), f"node 3 sees {c.members(3)}")
+
+
 def case_second_instance():
     """A second totemd in the same network namespace refuses to start, with a clear message."""
     with harness.Cluster(1, kind="totemd", transport="knet", crypto=True) as c:
@@ -230,6 +249,7 @@ CASES = {
     "loss20_udpu": case_loss20_udpu,
     "loss20_knet": case_loss20_knet,
     "bad_authkey": case_bad_authkey,
+    "cluster_name_mismatch": case_cluster_name_mismatch,
     "second_instance": case_second_instance,
     "startup_errors": case_startup_errors,
 }
