@@ -155,7 +155,10 @@ def partition_sequence(kinds) -> tuple:
         b = c.wait_for_membership([3], [3], timeout=TIMEOUT_S, since=t_cut)
         t_heal = c.heal()
         m = c.wait_for_membership([1, 2, 3], [1, 2, 3], timeout=TIMEOUT_S, since=t_heal)
-        seq = tuple(tuple((ev.members, ev.joined, ev.left) for ev in c.history(i)[start[i]:])
+        # Re-formations with the same members (while knet links come back one direction at a
+        # time, both corosync and totemd re-form a few times; how often is timing) are folded.
+        seq = tuple(tuple((ev.members, ev.joined, ev.left) for ev in c.history(i)[start[i]:]
+                          if ev.joined or ev.left)
                     for i in (1, 2, 3))
         return seq, {"split12": a.time - t_cut, "split3": b.time - t_cut, "heal": m.time - t_heal}
 
@@ -169,6 +172,7 @@ def case_partition():
         print(f"partition: {k}: mixed {mixed_t[k]:.3f}s, all-corosync {base_t[k]:.3f}s")
     print(f"partition: membership sequence per node: {mixed_seq}")
     check(mixed_seq == base_seq, f"same sequence as corosync: {mixed_seq} vs {base_seq}")
+    check(mixed_seq[0] == mixed_seq[1], "corosync (node 1) and totemd (node 2) logged the same")
 
 
 CASES = {
