@@ -1,0 +1,26 @@
+// The daemon proper: what totemd runs once its configuration has been read and checked.
+//
+// totemd.cpp parses the command line, loads and validates the configuration, handles the
+// config-only modes (-t, --dump-config, -v) and otherwise calls run_daemon(), whose return
+// value becomes the exit status.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include "conf/config.hpp"
+
+namespace totem {
+
+struct DaemonOptions {
+    bool foreground = false;  // -f: stay in the foreground
+    std::string config_path;  // -c: the file the Config came from
+    bool debug = false;       // --debug: log at debug level whatever the file says
+    std::string state_dir = "/var/lib/totemd";  // --state-dir: ring id file and other node state
+    std::optional<std::uint32_t> local_nodeid;  // --local-nodeid: "this" node given, not searched
+};
+
+int run_daemon(const conf::Config& config, const DaemonOptions& options);
+
+}  // namespace totem
