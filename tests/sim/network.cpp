@@ -1,0 +1,74 @@
+#include "tests/sim/network.hpp"
+
+namespace totem::sim {
+
+NetworkModel::NetworkModel(std::size_t n) : up_(n, true), group_(n, 0), blocked_(n * n, false) {}
+
+bool NetworkModel::connected(std::size_t a, std::size_t b) const {
+    return a == b || (group_[a] == group_[b] && !blocked_[a * up_.size() + b]);
+}
+
+void NetworkModel::partition(const std::vector<std::uint32_t>& group) {
+    for (std::size_t i = 0; i < group_.size() && i < group.size(); ++i)
+        group_[i] = group[i];
+}
+
+void NetworkModel::heal() {
+    for (auto& g : group_)
+        g = 0;
+    blocked_.assign(blocked_.size(), false);
+}
+
+bool NetworkModel::partitioned() const {
+    for (auto g : group_) {
+        if (g != group_.front())
+            return true;
+    }
+    for (bool b : blocked_) {
+        if (b)
+            return true;
+    }
+    return false;
+}
+
+void NetworkModel::route(Prng& prng, std::size_t from, bool broadcast, std::size_t to,
+                         std::vector<Copy>& out) {
+    const std::size_t n = up_.size();
+    const std::size_t first = broadcast ? 0 : to;
+    const std::size_t last = broadcast ? n : to + 1;
+    for (std::size_t d = first; d < last && d < n; ++d) {
+        if (d == from) {
+            out.push_back(Copy{d, params.self_latency_us});
+            continue;
+        }
+        // Every remote copy draws the same number of values whatever happens to it, so a change
+        // of one probability does not shift the random stream of the rest of the run.
+        const bool lost = prng.chance_ppm(params.loss_ppm);
+        const bool dup = prng.chance_ppm(params.dup_ppm);
+        const auto lat1 = static_cast<std::int64_t>(
+            prng.range(static_cast<std::uint64_t>(params.latency_min_us),
+                       static_cast<std::uint64_t>(params.latency_max_us)));
+        const auto lat2 = static_cast<std::int64_t>(
+            prng.range(static_cast<std::uint64_t>(params.latency_min_us),
+                       static_cast<std::uint64_t>(params.latency_max_us)));
+        if (!connected(from, d)) {
+            dropped_partition++;
+            continue;
+        }
+        if (!up_[d]) {
+            dropped_down++;
+            continue;
+        }
+        if (lost) {
+            dropped_loss++;
+            continue;
+        }
+        out.push_back(Copy{d, lat1});
+        if (dup) {
+            duplicated++;
+            out.push_back(Copy{d, lat2});
+        }
+    }
+}
+
+}  // namespace totem::sim

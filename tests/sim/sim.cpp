@@ -1,0 +1,855 @@
+#include "tests/sim/sim.hpp"
+
+#include <algorithm>
+#include <cinttypes>
+#include <cstdio>
+#include <exception>
+#include <map>
+#include <set>
+#include <stdexcept>
+#include <variant>
+
+#include "engine/totem/stack.hpp"
+#include "tests/sim/event_queue.hpp"
+
+namespace totem::sim {
+
+namespace {
+
+constexpr std::size_t pending_events_max = 2'000'000;
+constexpr int effects_rounds_max = 64;  // take_effects() after trans_ack() etc.
+constexpr std::int64_t liveness_check_interval_us = 5'000;
+constexpr std::size_t large_message_max = 1024 * 1024 - 1024;
+constexpr std::uint64_t run_stream_salt = 0x5eedf00d5eedf00dULL;
+
+std::int64_t ms_us(std::int64_t ms) {
+    return ms * 1000;
+}
+
+// corosync's derivations (shared/spec/totem-wire.md §8), in integer arithmetic.
+SrpConfig derive_srp(std::int64_t token_ms) {
+    SrpConfig c;
+    c.token = Duration::ms(token_ms);
+    const std::int64_t retransmit_ms = token_ms * 10 / 42;  // token / (4 + 0.2)
+    c.token_retransmit = Duration::ms(retransmit_ms);
+    c.hold = Duration::ms(std::max<std::int64_t>(14, retransmit_ms * 8 / 10 - 10));
+    c.join = Duration::ms(50);
+    c.consensus = Duration::ms(token_ms * 12 / 10);
+    c.merge = Duration::ms(200);
+    return c;
+}
+
+}  // namespace
+
+std::string RunConfig::describe() const {
+    char buf[512];
+    std::snprintf(buf, sizeof buf,
+                  "seed=%" PRIu64 " nodes=%u loss=%u%% dup=%u.%u%% latency=%" PRId64 "..%" PRId64
+                  "us faults=%s token=%" PRId64 "ms consensus=%" PRId64
+                  "ms window=%u max_messages=%u netmtu=%u fault_phase=%" PRId64
+                  "ms msg_gap<=%ums large=%uppm send_join=%" PRId64
+                  "ms heartbeat_failures=%u cancel_hold_on_rtr=%d",
+                  seed, nodes, loss_pct, link.dup_ppm / 10000, link.dup_ppm / 1000 % 10,
+                  link.latency_min_us, link.latency_max_us, faults ? "on" : "off",
+                  srp.token.to_ms(), srp.consensus.to_ms(), srp.window_size, srp.max_messages,
+                  srp.net_mtu, fault_phase_us / 1000, msg_interval_max_ms, large_ppm,
+                  srp.send_join.to_ms(), srp.heartbeat_failures_allowed,
+                  srp.cancel_token_hold_on_retransmit ? 1 : 0);
+    return buf;
+}
+
+std::string RunConfig::reproduce() const {
+    char buf[160];
+    std::snprintf(buf, sizeof buf, "totem-sim --seed %" PRIu64 " --nodes %u --loss %u%s", seed,
+                  nodes, loss_pct, faults ? " --faults" : "");
+    return buf;
+}
+
+RunConfig draw_config(std::uint64_t seed, const RunOptions& o) {
+    // Every draw happens whatever the options fix, so that a run with its drawn node count and
+    // loss passed as fixed values (the reproduction line) replays bit-identically.
+    Prng p(seed);
+    RunConfig c;
+    c.seed = seed;
+    const std::uint64_t u_nodes = p.next(), u_loss = p.next();
+    const std::uint32_t nmin = std::clamp<std::uint32_t>(o.nodes_min, 1, 16);
+    const std::uint32_t nmax = std::clamp<std::uint32_t>(o.nodes_max, nmin, 16);
+    c.nodes = nmin + static_cast<std::uint32_t>(u_nodes % (nmax - nmin + 1));
+    const std::uint32_t lmin = std::min<std::uint32_t>(o.loss_min_pct, 100);
+    const std::uint32_t lmax = std::clamp<std::uint32_t>(o.loss_max_pct, lmin, 100);
+    c.loss_pct = lmin + static_cast<std::uint32_t>(u_loss % (lmax - lmin + 1));
+    c.faults = o.faults;
+
+    // Timers: a small token (virtual time is cheap, events are not), grown with the node
+    // count as corosync's token_coefficient does.
+    const auto base_ms = static_cast<std::int64_t>(p.range(200, 800));
+    const auto coefficient_ms = static_cast<std::int64_t>(p.range(0, 65));
+    const std::int64_t token_ms = base_ms + (c.nodes > 2 ? (c.nodes - 2) * coefficient_ms : 0);
+    c.srp = derive_srp(token_ms);
+    c.srp.max_messages = static_cast<std::uint32_t>(p.range(1, 20));
+    c.srp.window_size = static_cast<std::uint32_t>(p.range(std::max(c.srp.max_messages, 10u), 80));
+    static constexpr std::uint32_t mtus[] = {1500, 9000, 65536};
+    c.srp.net_mtu = mtus[p.below(3)];
+    // The optional knobs, each in some seeds: a random JOIN delay, heartbeat failure detection,
+    // cancelling the token hold on retransmission.
+    const std::uint64_t u_send_join = p.next(), u_heartbeat = p.next(), u_cancel_hold = p.next();
+    if (u_send_join % 4 == 0)
+        c.srp.send_join = Duration::ms(static_cast<std::int64_t>(1 + (u_send_join >> 8) % 30));
+    if (u_heartbeat % 8 == 0)
+        c.srp.heartbeat_failures_allowed = static_cast<std::uint32_t>(2 + (u_heartbeat >> 8) % 2);
+    c.srp.cancel_token_hold_on_retransmit = u_cancel_hold % 4 == 0;
+
+    c.link.loss_ppm = c.loss_pct * 10000;
+    c.link.dup_ppm = p.below(2) ? static_cast<std::uint32_t>(p.range(0, 30000)) : 0;
+    c.link.latency_min_us = static_cast<std::int64_t>(p.range(50, 200));
+    c.link.latency_max_us = c.link.latency_min_us + static_cast<std::int64_t>(p.range(50, 3000));
+    c.fault_phase_us = ms_us(token_ms) * static_cast<std::int64_t>(p.range(2, 6));
+    c.msg_interval_max_ms = static_cast<std::uint32_t>(p.range(10, 250));
+    c.large_ppm = p.below(4) == 0 ? static_cast<std::uint32_t>(p.range(1000, 20000)) : 0;
+    return c;
+}
+
+namespace {
+
+// For --trace: the Totem header of a datagram (totem-wire §1), read without the codec.
+std::string describe_datagram(ByteView d) {
+    static constexpr const char* names[] = {"orf_token", "mcast",        "merge_detect",
+                                            "join",      "commit_token", "token_hold_cancel"};
+    if (d.size() < 13)
+        return std::to_string(d.size()) + " bytes (short)";
+    const std::uint8_t type = d[3];
+    const std::uint32_t nodeid = static_cast<std::uint32_t>(d[5]) | (std::uint32_t{d[6]} << 8) |
+                                 (std::uint32_t{d[7]} << 16) | (std::uint32_t{d[8]} << 24);
+    std::string s = type < 6 ? names[type] : "type " + std::to_string(type);
+    s += " " + std::to_string(d.size()) + " bytes, nodeid " + std::to_string(nodeid);
+    if (type == 1)
+        s += d[4] == 1 ? ", encapsulated" : "";
+    return s;
+}
+
+struct PacketEvent {
+    std::size_t to = 0;
+    std::uint32_t to_incarnation = 0;
+    std::size_t from = 0;
+    std::shared_ptr<const Bytes> data;
+};
+struct TimerEvent {
+    std::size_t node = 0;
+    std::uint64_t generation = 0;
+};
+struct StartEvent {
+    std::size_t node = 0;
+};
+struct WorkloadEvent {
+    std::size_t node = 0;
+    std::uint32_t incarnation = 0;
+};
+struct FaultEvent {
+    std::size_t index = 0;
+};
+struct HealEvent {};
+struct UnpauseEvent {
+    std::size_t node = 0;
+    std::uint32_t incarnation = 0;
+    std::int64_t gap_us = 0;
+};
+struct LivenessCheckEvent {};
+using Event = std::variant<PacketEvent, TimerEvent, StartEvent, WorkloadEvent, FaultEvent,
+                           HealEvent, LivenessCheckEvent, UnpauseEvent>;
+
+enum class FaultKind : std::uint8_t { partition, heal, crash, restart, leave, pause, oneway };
+
+struct Fault {
+    FaultKind kind = FaultKind::heal;
+    std::int64_t at_us = 0;
+    std::uint64_t pick = 0;  // which node (modulo the eligible ones at that time)
+    std::vector<std::uint32_t> groups;
+    std::int64_t pause_us = 0;
+};
+
+struct PendingMessage {
+    MsgId id;
+    std::uint32_t size = 0;
+    std::uint32_t flags = 0;
+};
+
+struct Node {
+    NodeId id = 0;
+    std::unique_ptr<TotemStack> stack;
+    bool up = false;
+    std::uint32_t incarnation = 0;  // of the current (or last) life
+    bool ever_started = false;
+    std::size_t trace_index = 0;
+    std::uint64_t persisted_seq = 0;  // the ring id file: survives crashes
+    std::optional<std::int64_t> timer_at_us;
+    std::uint64_t timer_generation = 0;
+    std::uint32_t next_counter = 1;
+    std::optional<PendingMessage> pending;
+    std::uint64_t own_delivered = 0;
+    std::uint64_t own_submitted_bytes_undelivered = 0;
+    bool last_conf_regular = false;
+    RingId last_ring;
+    NodeList last_members;
+    std::set<MsgId> probes_delivered;
+    std::int64_t paused_until_us = 0;
+    std::uint64_t fragments_thrown = 0;  // the stack's totempg rx_fragment_lost, last seen
+};
+
+class Simulation {
+  public:
+    Simulation(const RunConfig& c, const RunOptions& o)
+        : c_(c), o_(o), prng_(c.seed ^ run_stream_salt), net_(c.nodes), queue_(pending_events_max) {
+        net_.params = c.link;
+        nodes_.resize(c.nodes);
+        for (std::size_t i = 0; i < nodes_.size(); ++i) {
+            nodes_[i].id = static_cast<NodeId>(i + 1);
+            result_.trace.nodes.push_back(nodes_[i].id);
+        }
+        result_.config = c;
+    }
+
+    RunResult run() {
+        schedule();
+        try {
+            loop();
+        } catch (const std::exception& e) {
+            result_.exception = e.what();
+        }
+        finish();
+        return std::move(result_);
+    }
+
+  private:
+    // ---- set-up -----------------------------------------------------------------------
+    void schedule() {
+        heal_at_us_ = c_.fault_phase_us;
+        for (std::size_t i = 0; i < nodes_.size(); ++i) {
+            const auto at = static_cast<std::int64_t>(
+                prng_.below(static_cast<std::uint64_t>(c_.srp.token.us / 2 + 1)));
+            push(at, StartEvent{i});
+        }
+        if (c_.faults) {
+            const auto count = prng_.range(1, 6);
+            for (std::uint64_t k = 0; k < count; ++k) {
+                Fault f;
+                const auto roll = prng_.below(100);
+                f.kind = roll < 26   ? FaultKind::partition
+                         : roll < 38 ? FaultKind::heal
+                         : roll < 58 ? FaultKind::crash
+                         : roll < 76 ? FaultKind::restart
+                         : roll < 82 ? FaultKind::leave
+                         : roll < 92 ? FaultKind::pause
+                                     : FaultKind::oneway;
+                f.at_us = static_cast<std::int64_t>(
+                    prng_.below(static_cast<std::uint64_t>(c_.fault_phase_us)));
+                f.pick = prng_.next();
+                if (f.kind == FaultKind::pause) {
+                    // A scheduling gap: from a quarter of the token timeout (the node notices,
+                    // nobody else does) to twice it (the others re-form without it).
+                    f.pause_us = static_cast<std::int64_t>(
+                        prng_.range(static_cast<std::uint64_t>(c_.srp.token.us / 4),
+                                    static_cast<std::uint64_t>(c_.srp.token.us * 2)));
+                }
+                if (f.kind == FaultKind::partition) {
+                    const auto groups = prng_.range(2, 3);
+                    for (std::size_t i = 0; i < nodes_.size(); ++i) {
+                        f.groups.push_back(static_cast<std::uint32_t>(prng_.below(groups)));
+                    }
+                }
+                faults_.push_back(std::move(f));
+            }
+            std::stable_sort(faults_.begin(), faults_.end(),
+                             [](const Fault& a, const Fault& b) { return a.at_us < b.at_us; });
+            for (std::size_t k = 0; k < faults_.size(); ++k) {
+                push(faults_[k].at_us, FaultEvent{k});
+            }
+        }
+        push(heal_at_us_, HealEvent{});
+    }
+
+    void push(std::int64_t at_us, Event e) {
+        if (!queue_.push(at_us, std::move(e)))
+            overflow_ = true;
+    }
+
+    // ---- the loop ---------------------------------------------------------------------
+    void loop() {
+        while (!queue_.empty() && !done_) {
+            if (result_.stats.events >= o_.events_max || overflow_) {
+                result_.trace.budget_exhausted = true;
+                break;
+            }
+            auto entry = queue_.pop();
+            now_us_ = entry.time_us;
+            result_.stats.events++;
+            std::visit([&](auto& ev) { handle(ev); }, entry.value);
+        }
+        result_.stats.virtual_us = now_us_;
+    }
+
+    Instant now() const { return Instant{now_us_}; }
+
+    void hash_event(std::uint8_t kind, std::uint64_t a, std::uint64_t b) {
+        hash_.u64(static_cast<std::uint64_t>(now_us_));
+        hash_.byte(kind);
+        hash_.u64(a);
+        hash_.u64(b);
+    }
+    // Whole small datagrams; of a large one its length, head and tail (hashing every byte of
+    // every 64 KiB fragment copy would cost more than the run).
+    void hash_bytes(ByteView b) {
+        hash_.u64(b.size());
+        if (b.size() <= 256) {
+            hash_.bytes(b);
+        } else {
+            hash_.bytes(b.first(128));
+            hash_.bytes(b.last(64));
+        }
+    }
+
+    void handle(PacketEvent& ev) {
+        Node& n = nodes_[ev.to];
+        hash_event(1, ev.to, ev.from);
+        if (!n.up || n.incarnation != ev.to_incarnation)
+            return;  // lost with the crash
+        if (defer(n, ev))
+            return;
+        result_.stats.packets_received++;
+        if (o_.trace)
+            trace_line(ev.to, "rx from " + std::to_string(ev.from + 1) + ": " +
+                                  describe_datagram(ByteView(*ev.data)));
+        n.stack->on_packet(now(), ByteView(*ev.data));
+        drain(ev.to);
+    }
+
+    void handle(TimerEvent& ev) {
+        Node& n = nodes_[ev.node];
+        if (!n.up || n.timer_generation != ev.generation)
+            return;
+        if (n.paused_until_us > now_us_) {
+            n.timer_at_us = n.paused_until_us;
+            push(n.paused_until_us, std::move(ev));
+            return;
+        }
+        n.timer_at_us.reset();
+        // The event may be early: a deadline that moved later did not re-arm (see drain()).
+        const auto d = n.stack->next_deadline();
+        if (!d)
+            return;
+        if (d->us > now_us_) {
+            arm_timer(ev.node, d->us);
+            return;
+        }
+        hash_event(2, ev.node, 0);
+        if (o_.trace)
+            trace_line(ev.node, "timer");
+        n.stack->on_timer(now());
+        drain(ev.node);
+    }
+
+    void handle(StartEvent& ev) {
+        hash_event(3, ev.node, 0);
+        start_node(ev.node);
+    }
+
+    void handle(WorkloadEvent& ev) {
+        Node& n = nodes_[ev.node];
+        if (!n.up || n.incarnation != ev.incarnation || now_us_ >= heal_at_us_)
+            return;
+        if (defer(n, ev))
+            return;
+        hash_event(4, ev.node, 0);
+        if (!n.stack->srp().waiting_trans_ack()) {
+            // Until the sync layer exists, this models its block: no application message is
+            // submitted while the transitional configuration is not acknowledged.
+            if (!n.pending)
+                n.pending = draw_message(n);
+            try_submit(ev.node);
+        }
+        push(now_us_ + ms_us(static_cast<std::int64_t>(prng_.range(1, c_.msg_interval_max_ms))),
+             WorkloadEvent{ev.node, n.incarnation});
+    }
+
+    void handle(FaultEvent& ev) {
+        const Fault& f = faults_[ev.index];
+        hash_event(5, static_cast<std::uint64_t>(f.kind), f.pick);
+        std::vector<std::size_t> up, down;
+        for (std::size_t i = 0; i < nodes_.size(); ++i)
+            (nodes_[i].up ? up : down).push_back(i);
+        switch (f.kind) {
+            case FaultKind::partition:
+                net_.partition(f.groups);
+                result_.stats.partitions++;
+                note("partition", f.groups);
+                break;
+            case FaultKind::heal:
+                net_.heal();
+                note("heal", {});
+                break;
+            case FaultKind::crash:
+                if (up.empty())
+                    return;
+                crash(up[f.pick % up.size()]);
+                break;
+            case FaultKind::restart:
+                if (down.empty())
+                    return;
+                start_node(down[f.pick % down.size()]);
+                result_.stats.restarts++;
+                break;
+            case FaultKind::oneway:
+                if (nodes_.size() < 2)
+                    return;
+                {
+                    const std::size_t from = f.pick % nodes_.size();
+                    std::size_t to = (f.pick >> 32) % nodes_.size();
+                    if (to == from)
+                        to = (from + 1) % nodes_.size();
+                    net_.block(from, to);
+                    note(("one-way failure " + std::to_string(from + 1) + " -> " +
+                          std::to_string(to + 1))
+                             .c_str(),
+                         {});
+                    result_.stats.oneway++;
+                }
+                break;
+            case FaultKind::pause:
+                if (up.empty())
+                    return;
+                {
+                    const std::size_t i = up[f.pick % up.size()];
+                    Node& n = nodes_[i];
+                    if (n.paused_until_us > now_us_)
+                        return;
+                    trace_line(i, "paused for " + std::to_string(f.pause_us / 1000) + " ms");
+                    n.paused_until_us = now_us_ + f.pause_us;
+                    push(n.paused_until_us, UnpauseEvent{i, n.incarnation, f.pause_us});
+                    result_.stats.pauses++;
+                }
+                break;
+            case FaultKind::leave:
+                if (up.empty())
+                    return;
+                {
+                    const std::size_t i = up[f.pick % up.size()];
+                    trace_line(i, "leave");
+                    nodes_[i].stack->leave(now());
+                    drain(i);
+                    crash(i);
+                }
+                break;
+        }
+        result_.stats.faults++;
+    }
+
+    // A paused node handles nothing: its packets wait (in the socket buffer), its timers and
+    // workload wait; all run, in their order, once the pause ends (UnpauseEvent, pushed when
+    // the pause began, comes first).
+    template <typename E>
+    bool defer(const Node& n, E& ev) {
+        if (n.paused_until_us <= now_us_)
+            return false;
+        push(n.paused_until_us, std::move(ev));
+        return true;
+    }
+
+    void handle(UnpauseEvent& ev) {
+        Node& n = nodes_[ev.node];
+        if (!n.up || n.incarnation != ev.incarnation)
+            return;
+        hash_event(14, ev.node, static_cast<std::uint64_t>(ev.gap_us));
+        trace_line(ev.node, "pause over");
+        n.stack->on_pause(now(), Duration::micros(ev.gap_us));
+        drain(ev.node);
+    }
+
+    void handle(HealEvent&) {
+        hash_event(6, 0, 0);
+        result_.trace.liveness_phase = true;
+        result_.trace.heal_time_us = now_us_;
+        net_.heal();
+        net_.params.loss_ppm = 0;
+        net_.params.dup_ppm = 0;
+        std::uint64_t pending_bytes = 0;
+        for (std::size_t i = 0; i < nodes_.size(); ++i) {
+            if (!nodes_[i].up)
+                start_node(i);
+            pending_bytes += nodes_[i].own_submitted_bytes_undelivered;
+        }
+        // A few rounds of token loss, gather, consensus and recovery, plus the time to send
+        // what is still queued (budgeting 0.5 MB/s, far below what a quiet ring does).
+        const std::int64_t round_us =
+            c_.srp.token.us + c_.srp.consensus.us + c_.srp.join.us + c_.srp.merge.us;
+        bound_us_ = 8 * round_us + 2 * static_cast<std::int64_t>(pending_bytes) + 1'000'000;
+        result_.trace.liveness_bound_us = bound_us_;
+        note("liveness phase", {});
+        push(now_us_ + liveness_check_interval_us, LivenessCheckEvent{});
+    }
+
+    void handle(LivenessCheckEvent&) {
+        hash_event(7, 0, 0);
+        if (liveness_reached()) {
+            result_.trace.liveness_reached = true;
+            result_.stats.liveness_us = now_us_ - heal_at_us_;
+            done_ = true;
+            return;
+        }
+        if (now_us_ - heal_at_us_ > bound_us_) {
+            done_ = true;
+            return;
+        }
+        push(now_us_ + liveness_check_interval_us, LivenessCheckEvent{});
+    }
+
+    // One ring of all nodes, all operational and acknowledged; then one probe per node in that
+    // ring, and the end when every node delivered its own messages and every probe.
+    bool liveness_reached() {
+        NodeList all;
+        for (const auto& n : nodes_)
+            all.push_back(n.id);
+        std::optional<RingId> ring;
+        for (const auto& n : nodes_) {
+            if (!n.up)
+                return false;
+            const auto& srp = n.stack->srp();
+            if (srp.state() != MembState::operational || srp.waiting_trans_ack())
+                return false;
+            if (!n.last_conf_regular || n.last_members != all)
+                return false;
+            if (!(n.last_ring == srp.ring_id()))
+                return false;
+            if (ring && !(*ring == n.last_ring))
+                return false;
+            ring = n.last_ring;
+        }
+        if (!ring)
+            return false;
+        if (!probe_ring_ || !(*probe_ring_ == *ring)) {
+            probe_ring_ = ring;
+            probes_.clear();
+            for (std::size_t i = 0; i < nodes_.size(); ++i) {
+                Node& n = nodes_[i];
+                n.pending = PendingMessage{MsgId{n.id, n.incarnation, n.next_counter}, 64,
+                                           payload_flag_probe};
+                probes_.push_back(n.pending->id);
+            }
+        }
+        bool all_done = true;
+        for (std::size_t i = 0; i < nodes_.size(); ++i) {
+            Node& n = nodes_[i];
+            if (n.pending) {
+                try_submit(i);
+                all_done = false;
+            }
+            if (n.own_delivered != n.next_counter - 1)
+                all_done = false;
+            for (const auto& p : probes_) {
+                if (!n.probes_delivered.count(p))
+                    all_done = false;
+            }
+        }
+        return all_done;
+    }
+
+    // ---- nodes ------------------------------------------------------------------------
+    void start_node(std::size_t i) {
+        Node& n = nodes_[i];
+        if (n.up)
+            return;
+        if (n.ever_started)
+            n.incarnation++;
+        n.ever_started = true;
+        n.up = true;
+        net_.set_up(i, true);
+        n.next_counter = 1;
+        n.pending.reset();
+        n.own_delivered = 0;
+        n.own_submitted_bytes_undelivered = 0;
+        n.last_conf_regular = false;
+        n.last_members.clear();
+        n.probes_delivered.clear();
+        n.timer_at_us.reset();
+        n.timer_generation++;
+        n.paused_until_us = 0;
+        n.fragments_thrown = 0;
+        Incarnation inc;
+        inc.node = n.id;
+        inc.incarnation = n.incarnation;
+        result_.trace.incarnations.push_back(std::move(inc));
+        n.trace_index = result_.trace.incarnations.size() - 1;
+        n.stack = std::make_unique<TotemStack>(c_.srp, n.id, n.persisted_seq, prng_.next());
+        trace_line(i, "start, stored ring seq " + std::to_string(n.persisted_seq));
+        n.stack->start(now());
+        drain(i);
+        push(now_us_ + ms_us(static_cast<std::int64_t>(prng_.range(1, c_.msg_interval_max_ms))),
+             WorkloadEvent{i, n.incarnation});
+    }
+
+    void crash(std::size_t i) {
+        Node& n = nodes_[i];
+        if (!n.up)
+            return;
+        hash_event(8, i, 0);
+        trace_line(i, "crash");
+        n.up = false;
+        net_.set_up(i, false);
+        collect_coverage(n);
+        n.stack.reset();
+        n.timer_generation++;
+        n.timer_at_us.reset();
+        result_.trace.incarnations[n.trace_index].crashed = true;
+        result_.stats.crashes++;
+    }
+
+    PendingMessage draw_message(Node& n) {
+        PendingMessage m;
+        m.id = MsgId{n.id, n.incarnation, n.next_counter};
+        if (c_.large_ppm && prng_.chance_ppm(c_.large_ppm)) {
+            const auto k = prng_.range(11, 20);  // 1 KiB .. 1 MiB, log-uniform
+            m.size = static_cast<std::uint32_t>(std::min<std::uint64_t>(
+                prng_.range(1ULL << (k - 1), 1ULL << k), large_message_max));
+        } else if (prng_.below(4) == 0) {
+            m.size = static_cast<std::uint32_t>(prng_.range(200, 1024));
+        } else {
+            m.size = static_cast<std::uint32_t>(prng_.range(payload_header_size, 200));
+        }
+        return m;
+    }
+
+    void try_submit(std::size_t i) {
+        Node& n = nodes_[i];
+        if (!n.up || !n.pending)
+            return;
+        const PendingMessage m = *n.pending;
+        const Bytes payload = make_payload(m.id, m.flags, m.size);
+        const bool accepted = n.stack->mcast("a", ByteView(payload));
+        hash_event(9, i, accepted ? m.size : 0);
+        if (!accepted) {
+            result_.stats.backpressure++;
+            drain(i);
+            return;
+        }
+        result_.trace.submitted.emplace(m.id, SubmitRecord{now_us_, m.size, m.flags});
+        result_.trace.incarnations[n.trace_index].submitted++;
+        result_.stats.submitted++;
+        result_.stats.submitted_bytes += m.size;
+        n.own_submitted_bytes_undelivered += m.size;
+        n.next_counter++;
+        n.pending.reset();
+        drain(i);
+    }
+
+    // Executes the stack's effects, acknowledges a regular configuration change (there is no
+    // sync layer yet), checks the stack's invariants and re-arms its timer.
+    void drain(std::size_t i) {
+        Node& n = nodes_[i];
+        for (int round = 0; n.up; ++round) {
+            auto effects = n.stack->take_effects();
+            if (effects.empty())
+                break;
+            if (round >= effects_rounds_max)
+                throw std::runtime_error("effects never run out");
+            bool ack = false;
+            for (auto& e : effects) {
+                std::visit([&](auto& x) { ack |= execute(i, x); }, e);
+            }
+            if (ack)
+                n.stack->trans_ack();
+        }
+        if (!n.up)
+            return;
+        n.stack->srp().check_invariants();
+        n.stack->totempg().check_invariants();
+        const auto thrown = n.stack->totempg().stats().rx_fragment_lost;
+        if (thrown != n.fragments_thrown) {
+            result_.stats.fragments_thrown += thrown - n.fragments_thrown;
+            trace_line(i, "totempg threw away a partial message (rx_fragment_lost " +
+                              std::to_string(thrown) + ")");
+            n.fragments_thrown = thrown;
+        }
+        // One pending timer event per node at most: a deadline that moves later (the token
+        // timer is reset by every token) leaves the pending event alone, and that event re-arms
+        // for the real deadline when it comes; one that moves earlier replaces it. So stale
+        // events do not pile up in the queue.
+        const auto d = n.stack->next_deadline();
+        if (!d)
+            return;
+        if (n.timer_at_us && *n.timer_at_us <= d->us)
+            return;
+        arm_timer(i, d->us);
+    }
+
+    void arm_timer(std::size_t i, std::int64_t at_us) {
+        Node& n = nodes_[i];
+        n.timer_generation++;
+        n.timer_at_us = std::max(at_us, now_us_);
+        push(*n.timer_at_us, TimerEvent{i, n.timer_generation});
+    }
+
+    bool execute(std::size_t i, SendEffect& e) {
+        result_.stats.packets_sent++;
+        hash_event(10, i, e.target);
+        hash_bytes(ByteView(e.datagram));
+        const bool broadcast = e.target == 0;
+        std::size_t to = 0;
+        if (!broadcast) {
+            if (e.target < 1 || e.target > nodes_.size())
+                return false;  // no such node
+            to = e.target - 1;
+        }
+        copies_.clear();
+        net_.route(prng_, i, broadcast, to, copies_);
+        if (copies_.empty())
+            return false;
+        auto data = std::make_shared<const Bytes>(std::move(e.datagram));
+        for (const auto& c : copies_) {
+            push(now_us_ + c.latency_us, PacketEvent{c.to, nodes_[c.to].incarnation, i, data});
+        }
+        return false;
+    }
+
+    bool execute(std::size_t i, AppDeliverEffect& e) {
+        Node& n = nodes_[i];
+        TraceEvent ev;
+        ev.kind = TraceEvent::Kind::deliver;
+        ev.time_us = now_us_;
+        ev.deliver.sender = e.msg.sender;
+        const auto d = decode_payload(ByteView(e.msg.payload));
+        ev.deliver.intact = d.has_value() && e.msg.groups.size() == 1 && e.msg.groups[0] == "a";
+        if (d)
+            ev.deliver.id = d->id;
+        hash_event(11, i, (std::uint64_t{ev.deliver.id.origin} << 32) ^ ev.deliver.id.counter);
+        hash_.u64(ev.deliver.id.incarnation);
+        if (d && d->id.origin == n.id && d->id.incarnation == n.incarnation) {
+            n.own_delivered++;
+            n.own_submitted_bytes_undelivered -=
+                std::min<std::uint64_t>(n.own_submitted_bytes_undelivered, e.msg.payload.size());
+        }
+        if (d && (d->flags & payload_flag_probe))
+            n.probes_delivered.insert(d->id);
+        if (o_.trace)
+            trace_line(i, "deliver " + ev.deliver.id.str());
+        result_.trace.incarnations[n.trace_index].events.push_back(std::move(ev));
+        result_.stats.delivered++;
+        return false;
+    }
+
+    bool execute(std::size_t i, ConfChgEffect& e) {
+        Node& n = nodes_[i];
+        TraceEvent ev;
+        ev.kind = TraceEvent::Kind::confchg;
+        ev.time_us = now_us_;
+        ev.confchg.regular = e.type == ConfChgType::regular;
+        ev.confchg.members = e.members;
+        ev.confchg.left = e.left;
+        ev.confchg.joined = e.joined;
+        ev.confchg.ring_id = e.ring_id;
+        hash_event(12, i, ev.confchg.regular);
+        hash_.u64(e.ring_id.rep);
+        hash_.u64(e.ring_id.seq);
+        for (auto m : e.members)
+            hash_.u64(m);
+        n.last_conf_regular = ev.confchg.regular;
+        n.last_ring = e.ring_id;
+        n.last_members = e.members;
+        std::sort(n.last_members.begin(), n.last_members.end());
+        if (o_.verbose || o_.trace) {
+            std::string s = std::string(ev.confchg.regular ? "regular" : "transitional") +
+                            " configuration " + e.ring_id.str() + " members";
+            for (auto m : e.members)
+                s += " " + std::to_string(m);
+            trace_line(i, s);
+        }
+        const bool regular = ev.confchg.regular;
+        result_.trace.incarnations[n.trace_index].events.push_back(std::move(ev));
+        result_.stats.confchgs++;
+        return regular;
+    }
+
+    bool execute(std::size_t i, PersistRingSeqEffect& e) {
+        hash_event(13, i, e.seq);
+        nodes_[i].persisted_seq = e.seq;
+        return false;
+    }
+
+    bool execute(std::size_t i, LogEffect& e) {
+        if (o_.verbose)
+            trace_line(i, e.text);
+        return false;
+    }
+
+    void trace_line(std::size_t i, const std::string& s) {
+        if (!o_.verbose && !o_.trace)
+            return;
+        std::printf("%10.3f ms  node %zu  %s\n", static_cast<double>(now_us_) / 1000.0, i + 1,
+                    s.c_str());
+    }
+    void note(const char* what, const std::vector<std::uint32_t>& groups) {
+        if (!o_.verbose && !o_.trace)
+            return;
+        std::string s = what;
+        for (auto g : groups)
+            s += " " + std::to_string(g);
+        std::printf("%10.3f ms  --  %s\n", static_cast<double>(now_us_) / 1000.0, s.c_str());
+    }
+
+    // Rare paths the run went through, from the stack's own counters (summed over lives).
+    void collect_coverage(const Node& n) {
+        const auto& st = n.stack->srp().stats();
+        auto& c = result_.stats.coverage;
+        for (std::size_t k = 0; k < c.gather_reasons.size() && k < st.gather_reasons.size(); ++k)
+            c.gather_reasons[k] += st.gather_reasons[k];
+        c.mcast_retx += st.mcast_retx;
+        c.rtr_requested += st.rtr_requested;
+        c.token_retransmits += st.token_retransmits;
+        c.consensus_timeouts += st.consensus_timeouts;
+        c.pauses_detected += st.pauses_detected;
+        for (auto e : st.decode_errors)
+            c.decode_errors += e;
+    }
+
+    void finish() {
+        for (const auto& n : nodes_) {
+            if (n.up)
+                collect_coverage(n);
+        }
+        for (const auto& inc : result_.trace.incarnations) {
+            bool in_trans = false;
+            for (const auto& ev : inc.events) {
+                if (ev.kind == TraceEvent::Kind::confchg)
+                    in_trans = !ev.confchg.regular;
+                else if (in_trans)
+                    result_.stats.coverage.trans_deliveries++;
+            }
+        }
+        result_.hash = hash_.value();
+        result_.trace.liveness_phase = result_.trace.liveness_phase && result_.exception.empty();
+        result_.check = check_trace(result_.trace);
+    }
+
+    RunConfig c_;
+    RunOptions o_;
+    Prng prng_;
+    NetworkModel net_;
+    EventQueue<Event> queue_;
+    std::vector<Node> nodes_;
+    std::vector<Fault> faults_;
+    std::vector<NetworkModel::Copy> copies_;
+    std::vector<MsgId> probes_;
+    std::optional<RingId> probe_ring_;
+    std::int64_t now_us_ = 0;
+    std::int64_t heal_at_us_ = 0;
+    std::int64_t bound_us_ = 0;
+    bool done_ = false;
+    bool overflow_ = false;
+    Fnv64 hash_;
+    RunResult result_;
+};
+
+}  // namespace
+
+RunResult run_simulation(const RunConfig& config, const RunOptions& options) {
+    return Simulation(config, options).run();
+}
+
+}  // namespace totem::sim

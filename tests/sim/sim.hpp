@@ -1,0 +1,97 @@
+// Simulation: one seeded run of 1..16 complete Totem nodes (totem::TotemStack) in one process,
+// on virtual time, over NetworkModel, with a workload and a fault schedule all drawn from one
+// Prng. The run records a Trace for the EVS checker and a hash of everything that happened.
+//
+// A run has two phases (after TigerBeetle's VOPR): the fault phase — loss, duplication,
+// reordering, partitions, heals, crashes, restarts, orderly leaves, pauses, one-way link failures,
+// while every node submits messages — and the liveness phase: faults stop, every node is restarted
+// and connected, and the run goes on until all nodes form one ring and every message of a surviving
+// node has been delivered, or until a bound derived from the timeouts passes (a liveness
+// failure).
+//
+// Everything is bounded: events per run, virtual time, pending events. Deterministic: no clock,
+// no global RNG, ties in time broken by scheduling order, no unordered containers.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "engine/totem/config.hpp"
+#include "engine/totem/srp.hpp"
+#include "tests/sim/checker.hpp"
+#include "tests/sim/network.hpp"
+#include "tests/sim/trace.hpp"
+
+namespace totem::sim {
+
+// What the command line fixes; the rest of a run is drawn from its seed.
+struct RunOptions {
+    std::uint32_t nodes_min = 3;  // nodes are drawn in [nodes_min, nodes_max]
+    std::uint32_t nodes_max = 3;
+    std::uint32_t loss_min_pct = 0;  // loss drawn in [loss_min_pct, loss_max_pct] (integer %)
+    std::uint32_t loss_max_pct = 0;
+    bool faults = false;   // partitions, crashes, restarts, leaves in the fault phase
+    bool verbose = false;  // print the nodes' log lines
+    bool trace = false;    // print every simulator event
+    std::uint64_t events_max = 600'000;
+};
+
+// The parameters of one run, drawn from the seed (printed with a failure).
+struct RunConfig {
+    std::uint64_t seed = 0;
+    std::uint32_t nodes = 0;
+    std::uint32_t loss_pct = 0;
+    bool faults = false;
+    SrpConfig srp;
+    LinkParams link;
+    std::int64_t fault_phase_us = 0;
+    std::uint32_t msg_interval_max_ms = 0;  // per-node gap between submissions: 1..max ms
+    std::uint32_t large_ppm = 0;            // chance that a message is large (up to 1 MiB)
+    std::string describe() const;
+    std::string reproduce() const;  // a totem-sim command line that replays this run
+};
+
+// Rare protocol paths a run went through (the stack's counters, summed over every node life).
+struct Coverage {
+    std::array<std::uint64_t, static_cast<std::size_t>(GatherReason::count)> gather_reasons{};
+    std::uint64_t mcast_retx = 0, rtr_requested = 0, token_retransmits = 0;
+    std::uint64_t consensus_timeouts = 0, pauses_detected = 0;
+    std::uint64_t decode_errors = 0;     // our own datagrams refused by our own decoder
+    std::uint64_t trans_deliveries = 0;  // messages delivered in a transitional configuration
+};
+
+struct RunStats {
+    std::uint64_t events = 0;
+    std::int64_t virtual_us = 0;
+    std::uint64_t packets_sent = 0;      // datagrams handed to the network (one per send)
+    std::uint64_t packets_received = 0;  // copies handed to a node
+    std::uint64_t submitted = 0;         // messages accepted by mcast()
+    std::uint64_t submitted_bytes = 0;
+    std::uint64_t backpressure = 0;  // mcast() refusals
+    std::uint64_t delivered = 0;     // deliveries, summed over nodes
+    std::uint64_t confchgs = 0;      // configuration changes, summed over nodes
+    std::uint64_t faults = 0;        // partitions, heals, crashes, restarts, leaves, pauses
+    std::uint64_t crashes = 0, restarts = 0, partitions = 0, pauses = 0, oneway = 0;
+    std::uint64_t fragments_thrown = 0;  // totempg partial messages discarded (rx_fragment_lost)
+    std::int64_t liveness_us = 0;        // heal → end condition (0 if not reached)
+    Coverage coverage;
+};
+
+struct RunResult {
+    RunConfig config;
+    RunStats stats;
+    std::uint64_t hash = 0;
+    CheckResult check;
+    std::string exception;  // the stack threw (a bug); the run stopped there
+    bool ok() const { return check.ok() && exception.empty(); }
+    Trace trace;
+};
+
+RunConfig draw_config(std::uint64_t seed, const RunOptions& options);
+RunResult run_simulation(const RunConfig& config, const RunOptions& options);
+
+}  // namespace totem::sim

@@ -1,0 +1,117 @@
+// What the simulator records of a run and hands to the checker: per node incarnation, the
+// configuration changes and deliveries in the order the stack produced them, plus every message
+// that was accepted for sending. Plain data; the checker (checker.hpp) is a pure function of it,
+// so it can be fed hand-made traces in tests.
+//
+// Also here: the workload payload format (each payload names its origin, so the checker can
+// identify and verify it) and the FNV-1a hasher behind the trace hash.
+#pragma once
+
+#include <compare>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/bytes.hpp"
+#include "engine/totem/types.hpp"
+
+namespace totem::sim {
+
+// One workload message: origin node, the origin's incarnation (0 = first start, +1 per
+// restart) and a per-incarnation counter starting at 1.
+struct MsgId {
+    NodeId origin = 0;
+    std::uint32_t incarnation = 0;
+    std::uint32_t counter = 0;
+    constexpr auto operator<=>(const MsgId&) const = default;
+    std::string str() const;
+};
+
+// ---- payload format --------------------------------------------------------------------
+// [magic u32 "SIMM"][origin u32][incarnation u32][counter u32][flags u32][size u32]
+// [pattern bytes: byte i = (mix(id) + i * 131) & 0xff]  — little-endian; total = size bytes.
+inline constexpr std::size_t payload_header_size = 24;
+inline constexpr std::uint32_t payload_flag_probe = 1;  // liveness-phase probe message
+
+Bytes make_payload(const MsgId& id, std::uint32_t flags, std::size_t size);
+struct DecodedPayload {
+    MsgId id;
+    std::uint32_t flags = 0;
+};
+// Nothing when the bytes are not an intact workload payload (wrong magic, size or pattern).
+std::optional<DecodedPayload> decode_payload(ByteView payload);
+
+// ---- the trace -------------------------------------------------------------------------
+struct ConfChgRecord {
+    bool regular = true;  // false: transitional
+    NodeList members;
+    NodeList left;
+    NodeList joined;
+    RingId ring_id;
+};
+
+struct DeliverRecord {
+    MsgId id;
+    NodeId sender = 0;   // GroupMessage::sender as the stack reported it
+    bool intact = true;  // payload decoded, pattern intact, group list == {"a"}
+};
+
+struct TraceEvent {
+    enum class Kind : std::uint8_t { confchg, deliver } kind = Kind::deliver;
+    std::int64_t time_us = 0;
+    ConfChgRecord confchg;  // kind == confchg
+    DeliverRecord deliver;  // kind == deliver
+};
+
+// One life of one node: from start() to crash (or the end of the run).
+struct Incarnation {
+    NodeId node = 0;
+    std::uint32_t incarnation = 0;
+    bool crashed = false;         // ended by a crash (else alive at the end of the run)
+    std::uint64_t submitted = 0;  // messages this incarnation got accepted by mcast()
+    std::vector<TraceEvent> events;
+};
+
+struct SubmitRecord {
+    std::int64_t time_us = 0;
+    std::uint32_t size = 0;
+    std::uint32_t flags = 0;
+};
+
+struct Trace {
+    NodeList nodes;                           // every node id of the run, ascending
+    std::vector<Incarnation> incarnations;    // in start order
+    std::map<MsgId, SubmitRecord> submitted;  // every message mcast() accepted
+    // The liveness phase: set when the run had one (faults stopped at heal_time_us) and whether
+    // the simulator saw the end condition before its bound (the checker re-verifies it).
+    bool liveness_phase = false;
+    bool liveness_reached = false;
+    std::int64_t heal_time_us = 0;
+    std::int64_t liveness_bound_us = 0;
+    bool budget_exhausted = false;  // the run hit its event cap
+};
+
+// ---- FNV-1a 64 -------------------------------------------------------------------------
+class Fnv64 {
+  public:
+    void byte(std::uint8_t b) {
+        h_ ^= b;
+        h_ *= 0x100000001b3ULL;
+    }
+    void u64(std::uint64_t v) {
+        for (int i = 0; i < 8; ++i)
+            byte(static_cast<std::uint8_t>(v >> (8 * i)));
+    }
+    void bytes(ByteView b) {
+        for (auto c : b)
+            byte(c);
+    }
+    std::uint64_t value() const { return h_; }
+
+  private:
+    std::uint64_t h_ = 0xcbf29ce484222325ULL;
+};
+
+}  // namespace totem::sim
