@@ -420,6 +420,7 @@ void Srp::gather_enter(Instant now, GatherReason reason, NodeId node) {
     cancel(TimerId::token_retransmit);
     cancel_token_timeout();
     cancel(TimerId::merge_detect);
+    cancel(TimerId::heartbeat);  // a token heartbeat means nothing while gathering
     consensus_list_.assign(1, my_id_);
 
     std::string from = std::string(to_string(reason));
@@ -588,14 +589,22 @@ void Srp::join_process(Instant now, const wire::Join& join) {
     } else if (contains(my_failed_list_, from)) {
         // a node I consider failed cannot change my view
     } else {
+        const std::size_t proc_before = my_proc_list_.size();
+        const std::size_t failed_before = my_failed_list_.size();
         merge(my_proc_list_, join.proc_list);
         if (contains(join.failed_list, my_id_)) {
             merge(my_failed_list_, from);
         } else if (contains(my_memb_list_, from)) {
             merge(my_failed_list_, join.failed_list);
         }
-        gather_enter(now, reason, reason_node);
-        gather_entered = true;
+        // corosync re-enters GATHER (and re-sends its JOIN) even when the JOIN changed nothing
+        // here (a failed list from a sender outside my ring is not adopted): two such nodes
+        // answer each other's JOINs forever, and with more nodes the JOINs multiply. Only news
+        // restarts the gathering; the consensus timeout settles a lasting disagreement.
+        if (my_proc_list_.size() != proc_before || my_failed_list_.size() != failed_before) {
+            gather_enter(now, reason, reason_node);
+            gather_entered = true;
+        }
     }
     if (!gather_entered && memb_state_ == MembState::operational)
         gather_enter(now, reason, reason_node);
@@ -917,10 +926,15 @@ void Srp::operational_enter(Instant) {
     my_proc_list_ = my_new_memb_list_;
     my_failed_list_.clear();
 
-    // The recovery-phase (encapsulated) messages are never delivered as such.
-    std::uint32_t i = my_high_seq_received_;
-    while (i != 0 && !regular_q_.inuse(i)) --i;
-    my_high_delivered_ = i;
+    // The recovery-phase (encapsulated) messages are never delivered as such: they are the
+    // prefix 1..h of the new ring. Plain messages after them (from members that became
+    // OPERATIONAL first) are the new ring's first messages and are delivered normally.
+    std::uint32_t h = 0;
+    for (const MsgPtr* m = regular_q_.get(1); m && (*m)->h.header.encapsulated ==
+             static_cast<std::uint8_t>(wire::Encapsulation::encapsulated);
+         m = regular_q_.get(h + 1))
+        ++h;
+    my_high_delivered_ = h;
     regular_q_.release(my_high_delivered_);
     last_released_ = my_high_delivered_;
 
@@ -986,7 +1000,11 @@ void Srp::handle_mcast(Instant now, ByteView datagram) {
         return;
     }
 
-    SortQueue& q = encapsulated ? recovery_q_ : regular_q_;
+    // In RECOVERY every MCAST of my (new) ring belongs to the new ring's sequence space, which
+    // is the recovery queue, also the plain ones a member already OPERATIONAL sends. corosync
+    // files those in the old ring's queue, where they collide with old-ring seqs: delivered as
+    // old-ring messages, requested again and never found (docs/protocol/deviations.md).
+    SortQueue& q = (encapsulated || memb_state_ == MembState::recovery) ? recovery_q_ : regular_q_;
     if (datagram.size() <= config_.net_mtu + wire::mcast_header_size && q.in_range(h.seq) &&
         !q.inuse(h.seq)) {
         auto stored = std::make_shared<StoredMsg>();
