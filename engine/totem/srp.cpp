@@ -181,10 +181,10 @@ void Srp::count_drop(wire::DecodeError e) {
     stats_.decode_errors[static_cast<std::size_t>(e)]++;
 }
 
-bool Srp::submit(Instant, ByteView payload, Guarantee g) {
+bool Srp::submit(Instant, ByteView payload, Guarantee g, bool force) {
     if (left_ || payload.size() > max_payload()) return false;
     auto& q = active_new_queue();
-    if (q.size() >= send_queue_max_) {
+    if (!force && q.size() >= send_queue_max_) {
         stats_.send_queue_full++;
         return false;
     }

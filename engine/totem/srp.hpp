@@ -118,8 +118,17 @@ public:
     // Fires every timer whose deadline is <= now, in TimerId order.
     void on_timer(Instant now);
     // Queue one totempg packet (≤ max_payload()) for ordered broadcast. False when the send
-    // queue is full (the caller retries later; nothing was queued).
-    bool submit(Instant now, ByteView payload, Guarantee g = Guarantee::agreed);
+    // queue is full (the caller retries later; nothing was queued); `force` ignores the limit
+    // (a re-pack of what was queued before, bounded by one message).
+    bool submit(Instant now, ByteView payload, Guarantee g = Guarantee::agreed,
+                bool force = false);
+    // Packets queued by submit() and not sent yet; drop_pending() forgets them (the upper layer
+    // re-packs them after a configuration change).
+    std::size_t pending_packets() const { return new_q_.size() + new_q_trans_.size(); }
+    void drop_pending() {
+        new_q_.clear();
+        new_q_trans_.clear();
+    }
     // The upper layer finished synchronising after the last configuration change.
     void trans_ack();
     // Orderly shutdown: broadcast a LEAVE so the others re-form at once.

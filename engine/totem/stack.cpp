@@ -51,7 +51,9 @@ bool TotemStack::mcast(std::span<const std::string_view> groups, ByteView payloa
     return ok;
 }
 
-bool TotemStack::submit_packet(ByteView packet, Guarantee g) { return srp_.submit(now_, packet, g); }
+bool TotemStack::submit_packet(ByteView packet, Guarantee g) {
+    return srp_.submit(now_, packet, g, forcing_);
+}
 
 std::vector<StackEffect> TotemStack::take_effects() {
     drain();
@@ -71,6 +73,16 @@ void TotemStack::drain() {
                 pg_.confchg(c->left);
             } else {
                 pg_.set_waiting_trans_ack(true);
+                // No partial message crosses a configuration change at any member; a message
+                // this node had partly sent goes out again, whole, in the new ring.
+                pg_.discard_partials();
+                const std::size_t unsent = srp_.pending_packets();
+                if (pg_.straddles(unsent)) {
+                    srp_.drop_pending();
+                    forcing_ = true;
+                    pg_.resend_unsent(unsent, *this);
+                    forcing_ = false;
+                }
             }
         }
         std::visit(

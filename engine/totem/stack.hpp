@@ -55,11 +55,13 @@ public:
 private:
     std::size_t packet_slots_avail() const override { return srp_.send_queue_avail(); }
     bool submit_packet(ByteView packet, Guarantee g) override;
+    std::size_t packets_pending() const override { return srp_.pending_packets(); }
     void drain();  // moves Srp effects into effects_, reassembling deliveries
 
     Srp srp_;
     Totempg pg_;
     Instant now_{};
+    bool forcing_ = false;  // re-packing after a configuration change: no slot limit
     std::vector<StackEffect> effects_;
 };
 

@@ -113,10 +113,61 @@ bool Totempg::mcast_iov(std::span<const std::string_view> groups, std::span<cons
     if (needed > sink.packet_slots_avail())
         return refuse();
 
+    const std::uint64_t first_packet = emitted_;
     const std::size_t emitted = pack(iov, g, &sink);
     TOTEM_ASSERT(emitted == emits);
     ++stats_.msgs_packed;
+    Outgoing o;
+    o.msg.reserve(total);
+    for (ByteView piece : iov) o.msg.insert(o.msg.end(), piece.begin(), piece.end());
+    o.g = g;
+    o.first_packet = first_packet;
+    // The last byte is in the buffer (the next packet) or went out in the last one emitted.
+    o.last_packet = pack_lens_.empty() ? emitted_ - 1 : emitted_;
+    outgoing_.push_back(std::move(o));
     return true;
+}
+
+void Totempg::prune_sent(std::size_t unsent) {
+    TOTEM_ASSERT(unsent <= emitted_);
+    const std::uint64_t sent = emitted_ - unsent;
+    while (!outgoing_.empty() && outgoing_.front().last_packet < sent) outgoing_.pop_front();
+}
+
+bool Totempg::straddles(std::size_t unsent) const {
+    TOTEM_ASSERT(unsent <= emitted_);
+    const std::uint64_t sent = emitted_ - unsent;
+    for (const Outgoing& o : outgoing_)
+        if (o.first_packet < sent && o.last_packet >= sent) return true;
+    return false;
+}
+
+void Totempg::resend_unsent(std::size_t unsent, PacketSink& sink) {
+    prune_sent(unsent);
+    std::deque<Outgoing> again = std::move(outgoing_);
+    outgoing_.clear();
+    emitted_ -= unsent;
+    pack_data_.clear();
+    pack_lens_.clear();
+    cursor_ = PackCursor{};
+    pack_guarantee_ = Guarantee::agreed;
+    for (Outgoing& o : again) {
+        const ByteView whole(o.msg);
+        const std::uint64_t first_packet = emitted_;
+        pack(std::span<const ByteView>(&whole, 1), o.g, &sink);
+        o.first_packet = first_packet;
+        o.last_packet = pack_lens_.empty() ? emitted_ - 1 : emitted_;
+        ++stats_.msgs_resent;
+        outgoing_.push_back(std::move(o));
+    }
+}
+
+void Totempg::discard_partials() {
+    for (auto* set : {&normal_, &trans_}) {
+        for (const auto& [node, a] : *set)
+            if (a.state == Assembly::State::collecting) ++stats_.rx_partials_dropped;
+        set->clear();
+    }
 }
 
 std::size_t Totempg::pack(std::span<const ByteView> iov, Guarantee g, PacketSink* sink) {
@@ -215,6 +266,7 @@ void Totempg::emit(PacketSink& sink, std::uint8_t continuation, std::uint8_t fra
     TOTEM_ASSERT(packet.size() <= packet_max_);
     const bool queued = sink.submit_packet(packet, g);
     TOTEM_ASSERT(queued);  // slots were checked before
+    ++emitted_;
     ++stats_.packets_sent;
     if (fragmented != 0)
         ++stats_.fragments_sent;
@@ -223,6 +275,7 @@ void Totempg::emit(PacketSink& sink, std::uint8_t continuation, std::uint8_t fra
 }
 
 void Totempg::flush(PacketSink& sink) {
+    prune_sent(sink.packets_pending());
     if (pack_lens_.empty())
         return;
     if (sink.packet_slots_avail() == 0)

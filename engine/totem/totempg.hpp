@@ -15,6 +15,7 @@
 #pragma once
 
 #include <cstdint>
+#include <deque>
 #include <map>
 #include <span>
 #include <string>
@@ -35,6 +36,8 @@ class PacketSink {
     virtual std::size_t packet_slots_avail() const = 0;
     // Queue one packet; false when full (the caller checked slots first, so this is a bug).
     virtual bool submit_packet(ByteView packet, Guarantee g) = 0;
+    // Packets queued and not yet sent on the wire (in submission order, sent first-in first).
+    virtual std::size_t packets_pending() const = 0;
 };
 
 // One application message as delivered upward.
@@ -60,6 +63,7 @@ struct TotempgStats {
     std::uint64_t rx_bad_length = 0;        // != 8 + 2·msg_count + Σ msg_len
     std::uint64_t rx_bad_group_header = 0;  // a complete message whose group header is bad
     std::uint64_t rx_partials_dropped = 0;  // partial messages discarded by confchg()
+    std::uint64_t msgs_resent = 0;  // re-sent whole: fragmented across a configuration change
 };
 
 class Totempg {
@@ -96,6 +100,18 @@ class Totempg {
     void deliver(NodeId sender, ByteView packet, bool swapped, std::vector<GroupMessage>& out);
     // A configuration change: discard the partial messages of the nodes that left.
     void confchg(const NodeList& left);
+
+    // A configuration change was installed (regular configuration): no partial message of any
+    // sender survives it, at every member alike, so that joiners and old members agree.
+    void discard_partials();
+    // True when a message was partly sent before the change: `unsent` of the packets handed to
+    // the sink were not sent on the wire yet, and one of them continues a message whose start
+    // was sent (and has now been discarded at every receiver).
+    bool straddles(std::size_t unsent) const;
+    // The sink dropped its `unsent` packets: pack again, from a fresh start, every message
+    // that was not completely sent — the straddling one whole — into the sink (which must take
+    // them without a slot check). Keeps each sender's order.
+    void resend_unsent(std::size_t unsent, PacketSink& sink);
     // While Srp waits for the transitional ack, reassembly uses a separate buffer set (§6.5).
     void set_waiting_trans_ack(bool waiting);
 
@@ -150,6 +166,17 @@ class Totempg {
     std::map<NodeId, Assembly> normal_, trans_;
     bool waiting_trans_ack_ = true;
     std::vector<std::uint16_t> rx_lens_;  // scratch
+    // Messages not yet known to be completely on the wire, for resend_unsent(): each with the
+    // index of the packet holding its first and its last byte (emitted_ = packets so far).
+    struct Outgoing {
+        Bytes msg;  // group header + payload
+        Guarantee g = Guarantee::agreed;
+        std::uint64_t first_packet = 0;
+        std::uint64_t last_packet = 0;
+    };
+    std::deque<Outgoing> outgoing_;
+    std::uint64_t emitted_ = 0;
+    void prune_sent(std::size_t unsent);
     TotempgStats stats_;
 };
 

@@ -28,6 +28,7 @@ class Sink : public PacketSink {
         packets.emplace_back(packet.begin(), packet.end());
         return true;
     }
+    std::size_t packets_pending() const override { return 0; }
     std::vector<Bytes> packets;
 };
 

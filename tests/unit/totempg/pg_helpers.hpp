@@ -52,7 +52,9 @@ class RecordingSink : public PacketSink {
         guarantees.push_back(g);
         return true;
     }
+    std::size_t packets_pending() const override { return pending; }
     std::size_t avail;
+    std::size_t pending = 0;  // of `packets`, how many the "wire" has not taken yet
     std::vector<Bytes> packets;
     std::vector<Guarantee> guarantees;
 };

@@ -368,3 +368,60 @@ TEST_CASE("§6.4: partials are per originator", "[totempg][rx]") {
     CHECK((out[0].sender == 1 && out[1].sender == 2));
     CHECK(payloads(out) == std::vector<std::string>{"0123456789", "0123456789"});
 }
+
+TEST_CASE("a message fragmented across a configuration change is delivered whole, once, at "
+          "old members and joiners alike (docs/protocol/deviations.md)",
+          "[totempg][confchg]") {
+    Totempg sender(1500);
+    RecordingSink sink;
+    const Bytes big(5000, 0x5a);  // four packets at netmtu 1500
+    const std::string_view group = "a";
+    REQUIRE(sender.mcast(std::span<const std::string_view>(&group, 1), big, Guarantee::agreed, sink));
+    const Bytes small = bytes_of("after");
+    REQUIRE(sender.mcast(std::span<const std::string_view>(&group, 1), small, Guarantee::agreed, sink));
+    REQUIRE(sink.packets.size() >= 3);  // "after" is still in the packing buffer
+    // The old ring carried the first two packets; then the configuration changed.
+    sink.pending = sink.packets.size() - 2;
+    Totempg old_member(1500), joiner(1500);
+    std::vector<GroupMessage> old_out, joiner_out;
+    for (std::size_t i = 0; i < 2; ++i) old_member.deliver(1, sink.packets[i], false, old_out);
+    CHECK(old_out.empty());
+    CHECK(old_member.partials_held() == 1);
+
+    // At the regular configuration change every member drops partials; the sender re-packs.
+    old_member.discard_partials();
+    joiner.discard_partials();
+    REQUIRE(sender.straddles(sink.pending));
+    RecordingSink again;
+    sender.resend_unsent(sink.pending, again);
+    REQUIRE(!again.packets.empty());
+    sender.flush(again);
+    CHECK(again.packets.front()[5] == 0);  // the first new packet starts a message
+    for (const Bytes& p : again.packets) {
+        old_member.deliver(1, p, false, old_out);
+        joiner.deliver(1, p, false, joiner_out);
+    }
+    REQUIRE(old_out.size() == 2);
+    REQUIRE(joiner_out.size() == 2);
+    CHECK(old_out[0].payload == big);
+    CHECK(joiner_out[0].payload == big);
+    CHECK(old_out[1].payload == small);
+    CHECK(sender.stats().msgs_resent == 2);
+    CHECK(old_member.stats().rx_partials_dropped == 1);
+}
+
+TEST_CASE("nothing is re-sent when no message straddles the configuration change",
+          "[totempg][confchg]") {
+    Totempg sender(1500);
+    RecordingSink sink;
+    const std::string_view group = "a";
+    REQUIRE(sender.mcast(std::span<const std::string_view>(&group, 1), bytes_of("one"),
+                         Guarantee::agreed, sink));
+    sender.flush(sink);
+    REQUIRE(sender.mcast(std::span<const std::string_view>(&group, 1), bytes_of("two"),
+                         Guarantee::agreed, sink));
+    sink.pending = 1;
+    sender.flush(sink);  // "two" not sent yet, but it starts in an unsent packet
+    REQUIRE(sink.packets.size() == 2);
+    CHECK_FALSE(sender.straddles(sink.pending));
+}
