@@ -436,6 +436,12 @@ void Totempg::confchg(const NodeList& left) {
 }
 
 void Totempg::set_waiting_trans_ack(bool waiting) {
+    // Leaving the sync period: a message begun meanwhile (a member already past its own sync
+    // sends ordinary messages) continues in the normal set instead of being stranded.
+    if (waiting_trans_ack_ && !waiting) {
+        for (auto& [node, a] : trans_) normal_.try_emplace(node, std::move(a));
+        trans_.clear();
+    }
     waiting_trans_ack_ = waiting;
 }
 

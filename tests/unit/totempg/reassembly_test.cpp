@@ -425,3 +425,21 @@ TEST_CASE("nothing is re-sent when no message straddles the configuration change
     REQUIRE(sink.packets.size() == 2);
     CHECK_FALSE(sender.straddles(sink.pending));
 }
+
+TEST_CASE("a message begun during the sync period continues after the transitional ack",
+          "[totempg][confchg]") {
+    Totempg sender(1500), receiver(1500);
+    RecordingSink sink;
+    const std::string_view group = "a";
+    const Bytes big(3000, 0x11);
+    REQUIRE(sender.mcast(std::span<const std::string_view>(&group, 1), big, Guarantee::agreed, sink));
+    REQUIRE(sink.packets.size() >= 2);
+    std::vector<GroupMessage> out;
+    receiver.set_waiting_trans_ack(true);
+    receiver.deliver(5, sink.packets[0], false, out);  // begun while waiting for the ack
+    receiver.set_waiting_trans_ack(false);
+    for (std::size_t i = 1; i < sink.packets.size(); ++i) receiver.deliver(5, sink.packets[i], false, out);
+    REQUIRE(out.size() == 1);
+    CHECK(out[0].payload == big);
+    CHECK(receiver.stats().rx_fragment_lost == 0);
+}
