@@ -1244,11 +1244,16 @@ void Srp::handle_orf_token(Instant now, ByteView datagram) {
         heartbeat();
         return;
     }
-    if (memb_state_ == MembState::operational) messages_free(t.aru);
+    // corosync frees messages before it checks the token, so a retransmitted (duplicate) or
+    // foreign token releases with the aru of the token it copies: two "consecutive" arus that
+    // are the same token, before the members behind it could lower the aru. Then a member that
+    // misses those messages cannot get them back in recovery. Only a new token of this ring
+    // releases here (docs/protocol/deviations.md).
     if (!(t.ring_id == my_ring_id_) || seq_lte(t.token_seq, my_token_seq_)) {
         heartbeat();
         return;
     }
+    if (memb_state_ == MembState::operational) messages_free(t.aru);
 
     last_token_from_ = t.header.nodeid;
     sample_rotation(now);
