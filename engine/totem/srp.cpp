@@ -838,6 +838,11 @@ void Srp::recovery_enter(Instant now, wire::CommitToken& ct) {
     my_seq_unchanged_ = 0;
     my_high_seq_received_ = seqno_start_msg;
     my_install_seq_ = seqno_start_msg;
+    // corosync resets these only on OPERATIONAL entry: after a failed RECOVERY they carry over
+    // into the next attempt, where install_seq is then never set and this node can enter
+    // OPERATIONAL (and release messages) while the others still miss recovery messages.
+    my_retrans_flg_count_ = 0;
+    my_rotation_counter_ = 0;
     last_released_ = seqno_start_msg;
     reset_token_timeout(now);
     reset_token_retransmit_timeout(now);
