@@ -940,6 +940,7 @@ void Srp::operational_enter(Instant) {
          m = regular_q_.get(h + 1))
         ++h;
     my_high_delivered_ = h;
+    safe_point_ = h;
     regular_q_.release(my_high_delivered_);
     last_released_ = my_high_delivered_;
 
@@ -1045,6 +1046,16 @@ void Srp::deliver_to_app(bool skip, std::uint32_t end_point) {
         my_high_delivered_ = seq;
         if (!m) continue;
         const StoredMsg& msg = **m;
+        // Safe delivery (a local mode, docs/protocol/deviations.md): while OPERATIONAL a safe
+        // message, and everything after it, waits until the token's aru shows every member
+        // has it. At a configuration change (OPERATIONAL entry) what waited is delivered with
+        // the rest of the old ring, in order, before the configuration changes.
+        if (memb_state_ == MembState::operational &&
+            msg.h.guarantee == static_cast<std::int32_t>(Guarantee::safe) &&
+            !seq_lte(seq, safe_point_)) {
+            my_high_delivered_ = seq - 1;
+            break;
+        }
         if (skip && !contains(my_deliver_memb_list_, msg.h.system_from)) continue;
         DeliverEffect d;
         d.sender = msg.h.header.nodeid;
@@ -1266,6 +1277,12 @@ void Srp::handle_orf_token(Instant now, ByteView datagram) {
     if (token_received_hook_) token_received_hook_(now);
 
     const std::uint32_t last_aru = my_last_aru_;
+    if (memb_state_ == MembState::operational) {
+        // Every member has what two consecutive tokens' arus cover (the messages_free rule).
+        const std::uint32_t everyone = seq_lt(t.aru, last_aru) ? t.aru : last_aru;
+        if (seq_lt(safe_point_, everyone) && seq_lte(everyone, my_high_seq_received_))
+            safe_point_ = everyone;
+    }
     my_last_aru_ = t.aru;
     std::uint32_t allowed = fcc_calculate(t);
     const std::uint32_t retransmitted = orf_token_rtr(t, allowed);

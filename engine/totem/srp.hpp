@@ -294,6 +294,7 @@ private:
     std::uint32_t my_aru_ = 0;
     std::uint32_t my_high_seq_received_ = 0;
     std::uint32_t my_high_delivered_ = 0;
+    std::uint32_t safe_point_ = 0;  // every member of this ring has every seq up to here
     std::uint32_t my_last_aru_ = 0;
     std::uint32_t my_token_seq_ = 0xFFFFFFFFu;
     std::uint32_t my_last_seq_ = 0;

@@ -622,7 +622,9 @@ class Simulation {
             return;
         const PendingMessage m = *n.pending;
         const Bytes payload = make_payload(m.id, m.flags, m.size);
-        const bool accepted = n.stack->mcast("a", ByteView(payload));
+        // Every fifth message asks for safe delivery (the local mode); the rest agreed.
+        const Guarantee g = m.id.counter % 5 == 0 ? Guarantee::safe : Guarantee::agreed;
+        const bool accepted = n.stack->mcast("a", ByteView(payload), g);
         hash_event(9, i, accepted ? m.size : 0);
         if (!accepted) {
             result_.stats.backpressure++;

@@ -105,10 +105,10 @@ public:
         collect(id);
     }
 
-    bool submit(NodeId id, std::string text) {
+    bool submit(NodeId id, std::string text, Guarantee g = Guarantee::agreed) {
         Bytes b(text.begin(), text.end());
         node(id).signal_new_message(now_);
-        bool ok = node(id).submit(now_, b);
+        bool ok = node(id).submit(now_, b, g);
         collect(id);
         return ok;
     }

@@ -332,3 +332,29 @@ TEST_CASE("exclude: a refused node is left out of the ring and cannot come back"
     CHECK(r.node(1).last_gather_reason() == GatherReason::config_mismatch);
     CHECK(r.node(1).last_gather_node() == 3);
 }
+
+TEST_CASE("safe delivery: a safe message waits until every member has it; agreed does not "
+          "(local mode, docs/protocol/deviations.md)") {
+    MiniRing r({1, 2, 3});
+    r.start_all();
+    REQUIRE(r.run_until_ring({1, 2, 3}));
+    r.run_for(Duration::ms(10));
+    // node 3 misses every MCAST for a while, so nobody can know it has them
+    bool cut = true;
+    r.add_rule([&](NodeId from, NodeId to, const Bytes& b) {
+        return cut && to == 3 && from != 3 && is_type(b, wire::MessageType::mcast);
+    });
+    REQUIRE(r.submit(1, "agreed-1"));
+    REQUIRE(r.submit(1, "safe-2", Guarantee::safe));
+    REQUIRE(r.submit(1, "agreed-3"));
+    r.run_for(Duration::ms(200));
+    // agreed-1 is delivered at once; safe-2 (and agreed-3 behind it) wait for node 3
+    CHECK(texts(r.trace(1)) == std::vector<std::string>{"agreed-1"});
+    CHECK(texts(r.trace(2)) == std::vector<std::string>{"agreed-1"});
+    cut = false;
+    r.run_for(Duration::ms(2000));
+    const std::vector<std::string> all{"agreed-1", "safe-2", "agreed-3"};
+    CHECK(texts(r.trace(1)) == all);
+    CHECK(texts(r.trace(2)) == all);
+    CHECK(texts(r.trace(3)) == all);
+}
