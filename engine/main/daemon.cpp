@@ -141,17 +141,20 @@ Result<TransportConfig, std::string> transport_config(const conf::Config& c) {
     return tc;
 }
 
-// TOTEMD_PLOAD="interval_ms[,burst[,size[,count]]]": the built-in load generator (demo, tests).
+// TOTEMD_PLOAD="interval_ms[,burst[,size[,count[,min_members]]]]": the built-in load generator
+// (demo, tests); min_members: send only while the ring has at least that many members.
 void parse_pload(node::NodeOptions& o) {
     const char* env = std::getenv("TOTEMD_PLOAD");
     if (!env || !*env) return;
-    unsigned interval = 0, burst = 1, size = 64;
+    unsigned interval = 0, burst = 1, size = 64, min_members = 0;
     unsigned long long count = 0;
-    if (std::sscanf(env, "%u,%u,%u,%llu", &interval, &burst, &size, &count) >= 1) {
+    if (std::sscanf(env, "%u,%u,%u,%llu,%u", &interval, &burst, &size, &count, &min_members) >=
+        1) {
         o.pload_interval_ms = interval;
         o.pload_burst = burst ? burst : 1;
         o.pload_size = size;
         o.pload_count = count;
+        o.pload_min_members = min_members;
     }
 }
 

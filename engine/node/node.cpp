@@ -208,7 +208,8 @@ void Node::schedule_pload() {
     pload_timer_.expires_after(std::chrono::milliseconds(options_.pload_interval_ms));
     pload_timer_.async_wait([this](const boost::system::error_code& ec) {
         if (ec || stopping_) return;
-        if (stack_.srp().state() == MembState::operational) {
+        if (stack_.srp().state() == MembState::operational &&
+            stack_.srp().members().size() >= options_.pload_min_members) {
             for (std::uint32_t i = 0; i < options_.pload_burst; ++i) {
                 if (options_.pload_count && pload_sent_ >= options_.pload_count) break;
                 Bytes m;

@@ -31,6 +31,11 @@ struct NodeOptions {
     std::uint32_t pload_burst = 1;
     std::uint32_t pload_size = 64;
     std::uint64_t pload_count = 0;  // stop after this many messages; 0 = no limit
+    // Send only while this node's ring has at least this many members; 0 = in any ring. A
+    // message sent in a smaller ring (a node forms a ring of its own at start, before its knet
+    // links are up) is delivered to that ring's members only, never to the nodes that join
+    // later (EVS), so a test that expects every node to deliver every message waits for them.
+    std::uint32_t pload_min_members = 0;
 };
 
 class Node {

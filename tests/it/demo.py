@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import signal
 import sys
 import time
 
@@ -32,29 +31,9 @@ def detail(text: str) -> None:
     print(f"    {DIM}{text}{RESET}", flush=True)
 
 
-def runtime_keys(c: Cluster, i: int) -> dict:
-    """Asks node i for its runtime keys (SIGUSR1 writes them, as corosync-cmapctl would print)."""
-    node = c.nodes[i]
-    path = os.path.join(node.dir, "lib", "runtime-keys")
-    before = os.stat(path).st_mtime_ns if os.path.exists(path) else 0
-    os.kill(node.pid, signal.SIGUSR1)
-    deadline = time.time() + 5
-    while time.time() < deadline:
-        if os.path.exists(path) and os.stat(path).st_mtime_ns != before:
-            break
-        time.sleep(0.05)
-    keys = {}
-    with open(path) as f:
-        for line in f:
-            if " = " in line:
-                k, v = line.rstrip("\n").split(" = ", 1)
-                keys[k.split(" (")[0]] = v
-    return keys
-
-
 def show_traffic(c: Cluster, nodes) -> None:
     for i in nodes:
-        k = runtime_keys(c, i)
+        k = c.runtime_keys(i)
         rx = k.get("runtime.services.pload.1.rx", "0")
         detail(f"node {i}: ring {k.get('runtime.totem.ring_id', '?')}, members "
                f"[{k.get('runtime.totem.members', '?')}], pload messages delivered: {rx}")
@@ -85,7 +64,7 @@ def main() -> int:
         t_kill = c.kill(3)
         m2 = c.wait_for_membership([1, 2], [1, 2], timeout=30, since=t_kill)
         say(f"New ring {m2.ring_id} with members 1 2, {m2.time - t_kill:.2f} s after the kill")
-        k = runtime_keys(c, 1)
+        k = c.runtime_keys(1)
         detail("why (runtime.totem.last_change_cause): " + k.get("runtime.totem.last_change_cause", "?"))
         time.sleep(1)
         show_traffic(c, [1, 2])

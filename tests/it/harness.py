@@ -818,6 +818,25 @@ class Cluster:
 # CLI for humans
 
 
+def run_cases(cases: dict, names: Sequence[str]) -> int:
+    """The main of a test script: runs the named cases ("all" or none: every case) as root,
+    after removing leftovers of an interrupted run. Exit 77 (ctest: skipped) without root."""
+    if os.geteuid() != 0:
+        print("SKIP: needs root (network namespaces)")
+        return 77
+    names = list(names) or ["all"]
+    if names == ["all"]:
+        names = list(cases)
+    unknown = [n for n in names if n not in cases]
+    if unknown:
+        print(f"unknown case(s) {unknown}; known: {', '.join(cases)}")
+        return 2
+    cleanup_stale()
+    for n in names:
+        cases[n]()
+    return 0
+
+
 def _cli() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     sub = ap.add_subparsers(dest="cmd", required=True)

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import os
 import re
-import signal
 import sys
 import time
 
@@ -28,23 +27,6 @@ def check(cond: bool, what: str) -> None:
         raise AssertionError(what)
 
 
-def totemd_keys(c: harness.Cluster, i: int) -> dict:
-    node = c.nodes[i]
-    path = os.path.join(node.dir, "lib", "runtime-keys")
-    before = os.stat(path).st_mtime_ns if os.path.exists(path) else 0
-    os.kill(node.pid, signal.SIGUSR1)
-    deadline = time.time() + 5
-    while time.time() < deadline and not (os.path.exists(path) and os.stat(path).st_mtime_ns != before):
-        time.sleep(0.05)
-    keys = {}
-    with open(path) as f:
-        for line in f:
-            if " = " in line:
-                k, v = line.rstrip("\n").split(" = ", 1)
-                keys[k.split(" (")[0]] = v
-    return keys
-
-
 def corosync_stat(c: harness.Cluster, i: int, key: str) -> int:
     out = c.exec(i, ["corosync-cmapctl", "-m", "stats", key]).stdout
     m = re.search(r"= (\d+)", out)
@@ -57,7 +39,7 @@ def retransmissions(c: harness.Cluster) -> dict:
         if kind == "corosync":
             out[i] = corosync_stat(c, i, "stats.srp.mcast_retx")
         else:
-            out[i] = int(totemd_keys(c, i).get("stats.srp.mcast_retx", "-1"))
+            out[i] = int(c.runtime_keys(i).get("stats.srp.mcast_retx", "-1"))
     return out
 
 
@@ -184,18 +166,5 @@ CASES = {
 }
 
 
-def main() -> int:
-    if os.geteuid() != 0:
-        print("SKIP: needs root (network namespaces)")
-        return 77
-    names = sys.argv[1:] or ["all"]
-    if names == ["all"]:
-        names = list(CASES)
-    harness.cleanup_stale()
-    for n in names:
-        CASES[n]()
-    return 0
-
-
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(harness.run_cases(CASES, sys.argv[1:]))
