@@ -15,7 +15,8 @@ namespace totem {
 
 }  // namespace totem
 
-#define TOTEM_ASSERT(cond)                                        \
-    do {                                                          \
-        if (!(cond)) ::totem::assert_failed(#cond, __FILE__, __LINE__); \
+#define TOTEM_ASSERT(cond)                                     \
+    do {                                                       \
+        if (!(cond))                                           \
+            ::totem::assert_failed(#cond, __FILE__, __LINE__); \
     } while (0)

@@ -16,7 +16,7 @@ using Bytes = std::vector<std::uint8_t>;
 using ByteView = std::span<const std::uint8_t>;
 
 class Writer {
-public:
+  public:
     explicit Writer(Bytes& out) : out_(out) {}
 
     void u8(std::uint8_t v) { out_.push_back(v); }
@@ -29,13 +29,15 @@ public:
     std::size_t size() const { return out_.size(); }
     // Overwrites a u32 already written at `offset` (little-endian).
     void patch_u32(std::size_t offset, std::uint32_t v) {
-        for (int i = 0; i < 4; ++i) out_[offset + i] = static_cast<std::uint8_t>(v >> (8 * i));
+        for (int i = 0; i < 4; ++i)
+            out_[offset + i] = static_cast<std::uint8_t>(v >> (8 * i));
     }
 
-private:
+  private:
     // Always little-endian: totemd sends the byte order every Debian platform but s390x uses.
     void put(std::uint64_t v, int n) {
-        for (int i = 0; i < n; ++i) out_.push_back(static_cast<std::uint8_t>(v >> (8 * i)));
+        for (int i = 0; i < n; ++i)
+            out_.push_back(static_cast<std::uint8_t>(v >> (8 * i)));
     }
     Bytes& out_;
 };
@@ -44,7 +46,7 @@ private:
 // (a sender of the other byte order). Every read checks the remaining length; after a failed
 // read `ok()` is false and every later read returns 0.
 class Reader {
-public:
+  public:
     explicit Reader(ByteView data, bool swapped = false) : data_(data), swapped_(swapped) {}
 
     bool ok() const { return ok_; }
@@ -71,7 +73,7 @@ public:
     }
     ByteView rest() { return take(remaining()); }
 
-private:
+  private:
     std::uint64_t get(int n) {
         if (!ok_ || data_.size() - pos_ < static_cast<std::size_t>(n)) {
             ok_ = false;

@@ -6,6 +6,13 @@
 
 namespace totem {
 
-enum class LogLevel : std::uint8_t { error = 3, warning = 4, notice = 5, info = 6, debug = 7, trace = 8 };
+enum class LogLevel : std::uint8_t {
+    error = 3,
+    warning = 4,
+    notice = 5,
+    info = 6,
+    debug = 7,
+    trace = 8
+};
 
 }  // namespace totem

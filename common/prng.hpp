@@ -7,7 +7,7 @@
 namespace totem {
 
 class Prng {
-public:
+  public:
     explicit Prng(std::uint64_t seed) {
         for (auto& w : s_) {
             seed += 0x9e3779b97f4a7c15ULL;
@@ -37,7 +37,7 @@ public:
     // True with probability per_million / 1e6 (integer arithmetic only: no floats in decisions).
     bool chance_ppm(std::uint32_t per_million) { return below(1000000) < per_million; }
 
-private:
+  private:
     static std::uint64_t rotl(std::uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
     std::uint64_t s_[4];
 };

@@ -19,7 +19,7 @@ Err(E) -> Err<E>;
 
 template <typename T, typename E>
 class [[nodiscard]] Result {
-public:
+  public:
     Result(T value) : v_(std::in_place_index<0>, std::move(value)) {}
     Result(Err<E> e) : v_(std::in_place_index<1>, std::move(e.error)) {}
 
@@ -48,7 +48,7 @@ public:
         return std::get<1>(v_);
     }
 
-private:
+  private:
     std::variant<T, E> v_;
 };
 

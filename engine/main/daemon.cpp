@@ -36,7 +36,8 @@ std::string g_blackbox_path;
 
 // After a crash, write the flight recorder before dying, as corosync does.
 void crash_handler(int sig) {
-    if (!g_blackbox_path.empty()) qb_log_blackbox_write_to_file(g_blackbox_path.c_str());
+    if (!g_blackbox_path.empty())
+        qb_log_blackbox_write_to_file(g_blackbox_path.c_str());
     ::signal(sig, SIG_DFL);
     ::raise(sig);
 }
@@ -67,7 +68,8 @@ int take_namespace_lock(std::string& error) {
 Result<Bytes, std::string> read_key(const conf::Config& c) {
     const conf::Totem& t = c.totem;
     if (!t.key.empty()) {
-        if (t.key.size() > kKeyMax) return Err{std::string("totem.key is too long (max 4096 bytes)")};
+        if (t.key.size() > kKeyMax)
+            return Err{std::string("totem.key is too long (max 4096 bytes)")};
         if (t.key.size() < kKeyMin)
             return Err{"totem.key is too short: " + std::to_string(t.key.size()) +
                        " bytes, at least 128 are needed"};
@@ -75,7 +77,8 @@ Result<Bytes, std::string> read_key(const conf::Config& c) {
     }
     const std::string path = t.keyfile;
     std::ifstream in(path, std::ios::binary);
-    if (!in) return Err{"Could not open " + path + ": " + std::strerror(errno)};
+    if (!in)
+        return Err{"Could not open " + path + ": " + std::strerror(errno)};
     Bytes key(kKeyMax);
     in.read(reinterpret_cast<char*>(key.data()), static_cast<std::streamsize>(key.size()));
     key.resize(static_cast<std::size_t>(in.gcount()));
@@ -88,8 +91,12 @@ Result<Bytes, std::string> read_key(const conf::Config& c) {
 Result<TransportConfig, std::string> transport_config(const conf::Config& c) {
     TransportConfig tc;
     switch (c.totem.transport) {
-        case conf::Transport::Knet: tc.kind = TransportKind::knet; break;
-        case conf::Transport::Udpu: tc.kind = TransportKind::udpu; break;
+        case conf::Transport::Knet:
+            tc.kind = TransportKind::knet;
+            break;
+        case conf::Transport::Udpu:
+            tc.kind = TransportKind::udpu;
+            break;
         case conf::Transport::Udp:
             return Err{std::string(
                 "transport udp (multicast) is not supported by totemd: use knet or udpu")};
@@ -99,7 +106,8 @@ Result<TransportConfig, std::string> transport_config(const conf::Config& c) {
         TransportNode tn;
         tn.nodeid = n.nodeid;
         for (unsigned l = 0; l < conf::kInterfaceMax; ++l)
-            if (n.ring_addr[l]) tn.addrs[l] = n.ring_addr[l]->str();
+            if (n.ring_addr[l])
+                tn.addrs[l] = n.ring_addr[l]->str();
         tc.nodes.push_back(tn);
     }
     for (unsigned l = 0; l < conf::kInterfaceMax; ++l) {
@@ -119,9 +127,15 @@ Result<TransportConfig, std::string> transport_config(const conf::Config& c) {
     tc.crypto_hash = c.totem.crypto_hash;
     tc.cluster_name = c.totem.cluster_name;
     switch (c.totem.link_mode) {
-        case conf::LinkMode::Passive: tc.link_mode = LinkMode::passive; break;
-        case conf::LinkMode::Active: tc.link_mode = LinkMode::active; break;
-        case conf::LinkMode::Rr: tc.link_mode = LinkMode::rr; break;
+        case conf::LinkMode::Passive:
+            tc.link_mode = LinkMode::passive;
+            break;
+        case conf::LinkMode::Active:
+            tc.link_mode = LinkMode::active;
+            break;
+        case conf::LinkMode::Rr:
+            tc.link_mode = LinkMode::rr;
+            break;
     }
     tc.block_unlisted_ips = c.totem.block_unlisted_ips;
     tc.knet_pmtud_interval_s = c.totem.knet_pmtud_interval_s;
@@ -132,7 +146,8 @@ Result<TransportConfig, std::string> transport_config(const conf::Config& c) {
     tc.netmtu = c.totem.netmtu;
     if (tc.crypto_enabled()) {
         auto key = read_key(c);
-        if (!key) return Err{key.error()};
+        if (!key)
+            return Err{key.error()};
         tc.key = std::move(*key);
     }
     tc.log = [](LogLevel level, std::string_view subsys, std::string_view msg) {
@@ -145,11 +160,11 @@ Result<TransportConfig, std::string> transport_config(const conf::Config& c) {
 // (demo, tests); min_members: send only while the ring has at least that many members.
 void parse_pload(node::NodeOptions& o) {
     const char* env = std::getenv("TOTEMD_PLOAD");
-    if (!env || !*env) return;
+    if (!env || !*env)
+        return;
     unsigned interval = 0, burst = 1, size = 64, min_members = 0;
     unsigned long long count = 0;
-    if (std::sscanf(env, "%u,%u,%u,%llu,%u", &interval, &burst, &size, &count, &min_members) >=
-        1) {
+    if (std::sscanf(env, "%u,%u,%u,%llu,%u", &interval, &burst, &size, &count, &min_members) >= 1) {
         o.pload_interval_ms = interval;
         o.pload_burst = burst ? burst : 1;
         o.pload_size = size;
@@ -169,12 +184,14 @@ void write_keys(node::Node& n, const std::string& path) {
 
 int run_daemon(const conf::Config& config, const DaemonOptions& options) {
     std::string state_dir = options.state_dir;
-    if (const char* env = std::getenv("TOTEMD_STATE_DIR"); env && *env) state_dir = env;
+    if (const char* env = std::getenv("TOTEMD_STATE_DIR"); env && *env)
+        state_dir = env;
     std::error_code ec;
     std::filesystem::create_directories(state_dir, ec);
 
     conf::Logging logging = config.logging;
-    if (options.debug) logging.debug = conf::DebugLevel::On;
+    if (options.debug)
+        logging.debug = conf::DebugLevel::On;
     if (auto err = Logger::init(logging, options.foreground); !err.empty()) {
         std::fprintf(stderr, "totemd: %s\n", err.c_str());
         return 1;
@@ -188,25 +205,31 @@ int run_daemon(const conf::Config& config, const DaemonOptions& options) {
 
     std::string lock_error;
     const int lock_fd = take_namespace_lock(lock_error);
-    if (lock_fd < 0) return fail(lock_error);
+    if (lock_fd < 0)
+        return fail(lock_error);
 
     auto stored = node::load_ring_seq(state_dir, config.local_nodeid);
-    if (!stored) return fail(stored.error());
+    if (!stored)
+        return fail(stored.error());
 
     auto tc = transport_config(config);
-    if (!tc) return fail(tc.error());
+    if (!tc)
+        return fail(tc.error());
 
     boost::asio::io_context io;
     auto transport = tc->kind == TransportKind::knet ? make_knet_transport(io, *tc)
                                                      : make_udpu_transport(io, *tc);
-    if (!transport) return fail(transport.error());
+    if (!transport)
+        return fail(transport.error());
 
     if (!options.foreground) {
-        if (::daemon(0, 0) != 0) return fail(std::string("daemon(): ") + std::strerror(errno));
+        if (::daemon(0, 0) != 0)
+            return fail(std::string("daemon(): ") + std::strerror(errno));
     }
 
     g_blackbox_path = state_dir + "/fdata";
-    for (int sig : {SIGSEGV, SIGABRT, SIGBUS, SIGFPE, SIGILL}) ::signal(sig, crash_handler);
+    for (int sig : {SIGSEGV, SIGABRT, SIGBUS, SIGFPE, SIGILL})
+        ::signal(sig, crash_handler);
     ::signal(SIGPIPE, SIG_IGN);
 
     Logger::log(LogLevel::notice, "MAIN",
@@ -221,7 +244,8 @@ int run_daemon(const conf::Config& config, const DaemonOptions& options) {
 
     boost::asio::signal_set stop_signals(io, SIGTERM, SIGINT);
     stop_signals.async_wait([&](const boost::system::error_code& e, int sig) {
-        if (e) return;
+        if (e)
+            return;
         Logger::log(LogLevel::notice, "MAIN",
                     std::string("Node was shut down by a signal (") + ::strsignal(sig) + ")");
         n.leave_and_stop([&] { io.stop(); });
@@ -229,9 +253,12 @@ int run_daemon(const conf::Config& config, const DaemonOptions& options) {
     boost::asio::signal_set info_signals(io, SIGUSR1, SIGUSR2);
     std::function<void()> wait_info = [&] {
         info_signals.async_wait([&](const boost::system::error_code& e, int sig) {
-            if (e) return;
-            if (sig == SIGUSR1) write_keys(n, state_dir + "/runtime-keys");
-            if (sig == SIGUSR2) Logger::dump_blackbox(state_dir + "/fdata");
+            if (e)
+                return;
+            if (sig == SIGUSR1)
+                write_keys(n, state_dir + "/runtime-keys");
+            if (sig == SIGUSR2)
+                Logger::dump_blackbox(state_dir + "/fdata");
             wait_info();
         });
     };

@@ -11,7 +11,7 @@ namespace totem::node {
 namespace {
 
 // Subsystem names, as corosync tags them; the tag is the index. %6g prints the padded name.
-constexpr std::array<const char*, 10> kSubsystems = {"MAIN",  "TOTEM", "KNET",  "QUORUM", "CPG",
+constexpr std::array<const char*, 10> kSubsystems = {"MAIN", "TOTEM", "KNET",  "QUORUM", "CPG",
                                                      "CMAP", "CFG",   "VOTEQ", "PLOAD",  "SYNC"};
 
 const char* tag_name(uint32_t tags) {
@@ -20,15 +20,16 @@ const char* tag_name(uint32_t tags) {
 
 uint32_t tag_of(std::string_view subsys) {
     for (uint32_t i = 0; i < kSubsystems.size(); ++i)
-        if (subsys == kSubsystems[i]) return i;
+        if (subsys == kSubsystems[i])
+            return i;
     return 0;
 }
 
 uint8_t priority_from(const std::string& name, uint8_t fallback) {
     static const std::map<std::string, uint8_t> names = {
-        {"alert", LOG_ALERT}, {"crit", LOG_CRIT},     {"err", LOG_ERR},   {"error", LOG_ERR},
-        {"warning", LOG_WARNING}, {"notice", LOG_NOTICE}, {"info", LOG_INFO}, {"debug", LOG_DEBUG},
-        {"trace", LOG_TRACE}};
+        {"alert", LOG_ALERT}, {"crit", LOG_CRIT},       {"err", LOG_ERR},
+        {"error", LOG_ERR},   {"warning", LOG_WARNING}, {"notice", LOG_NOTICE},
+        {"info", LOG_INFO},   {"debug", LOG_DEBUG},     {"trace", LOG_TRACE}};
     auto it = names.find(name);
     return it == names.end() ? fallback : it->second;
 }
@@ -43,11 +44,15 @@ int facility_from(const std::string& name) {
 }
 
 uint8_t debug_priority(std::optional<conf::DebugLevel> d, uint8_t normal) {
-    if (!d) return normal;
+    if (!d)
+        return normal;
     switch (*d) {
-        case conf::DebugLevel::Off: return normal;
-        case conf::DebugLevel::On: return LOG_DEBUG;
-        case conf::DebugLevel::Trace: return LOG_TRACE;
+        case conf::DebugLevel::Off:
+            return normal;
+        case conf::DebugLevel::On:
+            return LOG_DEBUG;
+        case conf::DebugLevel::Trace:
+            return LOG_TRACE;
     }
     return normal;
 }
@@ -72,12 +77,15 @@ std::string Logger::init(const conf::Logging& logging, bool foreground, const ch
     g_open = true;
 
     std::string ts;
-    if (logging.timestamp == "on") ts = "%t ";
-    if (logging.timestamp == "hires") ts = "%T ";
+    if (logging.timestamp == "on")
+        ts = "%t ";
+    if (logging.timestamp == "hires")
+        ts = "%T ";
     const std::string line = ts + "[%P] %H %N %7p [%6g] %b";
     const uint8_t base = debug_priority(logging.debug, LOG_INFO);
 
-    qb_log_ctl(QB_LOG_STDERR, QB_LOG_CONF_ENABLED, (foreground && logging.to_stderr) ? QB_TRUE : QB_FALSE);
+    qb_log_ctl(QB_LOG_STDERR, QB_LOG_CONF_ENABLED,
+               (foreground && logging.to_stderr) ? QB_TRUE : QB_FALSE);
     qb_log_format_set(QB_LOG_STDERR, line.c_str());
     add_filters(QB_LOG_STDERR, base, logging);
 
@@ -126,7 +134,8 @@ bool Logger::dump_blackbox(const std::string& path) {
 }
 
 void Logger::close() {
-    if (g_open) qb_log_fini();
+    if (g_open)
+        qb_log_fini();
     g_open = false;
 }
 

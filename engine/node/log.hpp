@@ -15,7 +15,7 @@
 namespace totem::node {
 
 class Logger {
-public:
+  public:
     // Opens the targets the logging section asks for. `name` is the %N of every line.
     // Returns an error text (unopenable log file) instead of throwing.
     static std::string init(const conf::Logging& logging, bool foreground,

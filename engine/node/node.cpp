@@ -17,7 +17,7 @@ namespace {
 using conf::CmapValue;
 using conf::ValueType;
 
-constexpr std::array<const char*, 8> kServiceNames = {"cmap", "cfg",        "cpg", "quorum",
+constexpr std::array<const char*, 8> kServiceNames = {"cmap",  "cfg",        "cpg", "quorum",
                                                       "pload", "votequorum", "mon", "wd"};
 constexpr std::uint16_t kPloadService = 4;
 constexpr std::uint16_t kPloadMcast = 1;
@@ -29,11 +29,14 @@ std::string service_name(std::uint16_t id) {
 
 std::string node_list(const NodeList& l) {
     std::string s;
-    for (NodeId n : l) s += (s.empty() ? "" : " ") + std::to_string(n);
+    for (NodeId n : l)
+        s += (s.empty() ? "" : " ") + std::to_string(n);
     return s;
 }
 
-void log_effect(const LogEffect& l) { Logger::log(l.level, "TOTEM", l.text); }
+void log_effect(const LogEffect& l) {
+    Logger::log(l.level, "TOTEM", l.text);
+}
 
 // The configuration check between totemd nodes travels in a totempg group of its own, which
 // corosync nodes never join (they drop it unread): cluster_name and a digest of the nodelist.
@@ -48,12 +51,13 @@ bool contains_node(const NodeList& l, NodeId n) {
 // nodelist; it is not a security measure (crypto authenticates the nodes).
 std::uint64_t nodelist_digest(const conf::Config& c) {
     std::vector<const conf::NodeEntry*> nodes;
-    for (const auto& n : c.nodes) nodes.push_back(&n);
-    std::sort(nodes.begin(), nodes.end(),
-              [](auto* a, auto* b) { return a->nodeid < b->nodeid; });
+    for (const auto& n : c.nodes)
+        nodes.push_back(&n);
+    std::sort(nodes.begin(), nodes.end(), [](auto* a, auto* b) { return a->nodeid < b->nodeid; });
     std::uint64_t h = 14695981039346656037ull;
     auto mix = [&h](std::string_view s) {
-        for (unsigned char ch : s) h = (h ^ ch) * 1099511628211ull;
+        for (unsigned char ch : s)
+            h = (h ^ ch) * 1099511628211ull;
         h = (h ^ 0xff) * 1099511628211ull;
     };
     for (const auto* n : nodes) {
@@ -71,18 +75,22 @@ Result<std::uint64_t, std::string> load_ring_seq(const std::string& state_dir, N
     int fd = ::open(path.c_str(), O_RDONLY);
     if (fd < 0 && errno == ENOENT) {
         fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-        if (fd < 0) return Err{"Couldn't create " + path + ": " + std::strerror(errno)};
+        if (fd < 0)
+            return Err{"Couldn't create " + path + ": " + std::strerror(errno)};
         std::uint64_t zero = 0;
         const bool ok = ::write(fd, &zero, sizeof zero) == sizeof zero;
         ::close(fd);
-        if (!ok) return Err{"Couldn't write " + path};
+        if (!ok)
+            return Err{"Couldn't write " + path};
         return std::uint64_t{0};
     }
-    if (fd < 0) return Err{"Couldn't open " + path + ": " + std::strerror(errno)};
+    if (fd < 0)
+        return Err{"Couldn't open " + path + ": " + std::strerror(errno)};
     std::uint64_t seq = 0;
     const ssize_t n = ::read(fd, &seq, sizeof seq);
     ::close(fd);
-    if (n != static_cast<ssize_t>(sizeof seq)) return Err{"Couldn't read " + path + ": short file"};
+    if (n != static_cast<ssize_t>(sizeof seq))
+        return Err{"Couldn't read " + path + ": short file"};
     return seq;
 }
 
@@ -93,9 +101,7 @@ Node::Node(boost::asio::io_context& io, const conf::Config& config,
       transport_(std::move(transport)),
       options_(std::move(options)),
       origin_(std::chrono::steady_clock::now()),
-      stack_(conf::to_srp_config(config),
-             config.local_nodeid,
-             options_.stored_ring_seq,
+      stack_(conf::to_srp_config(config), config.local_nodeid, options_.stored_ring_seq,
              config.local_nodeid),
       timer_(io),
       pause_timer_(io),
@@ -117,11 +123,13 @@ void Node::start() {
     apply();
     last_pause_check_ = std::chrono::steady_clock::now();
     schedule_pause_check();
-    if (options_.pload_interval_ms) schedule_pload();
+    if (options_.pload_interval_ms)
+        schedule_pload();
 }
 
 void Node::leave_and_stop(std::function<void()> done) {
-    if (stopping_) return;
+    if (stopping_)
+        return;
     stopping_ = true;
     stack_.leave(now());
     apply();
@@ -133,14 +141,16 @@ void Node::leave_and_stop(std::function<void()> done) {
 }
 
 bool Node::mcast(std::string_view group, ByteView payload) {
-    if (stopping_) return false;
+    if (stopping_)
+        return false;
     const bool ok = stack_.mcast(group, payload);
     apply();
     return ok;
 }
 
 void Node::on_datagram(ByteView datagram) {
-    if (stopping_) return;
+    if (stopping_)
+        return;
     stack_.on_packet(now(), datagram);
     apply();
 }
@@ -148,20 +158,21 @@ void Node::on_datagram(ByteView datagram) {
 void Node::apply() {
     // Handling an effect may produce more (a delivery can refuse a node): loop until quiet.
     for (auto effects = stack_.take_effects(); !effects.empty(); effects = stack_.take_effects())
-    for (StackEffect& e : effects) {
-        if (auto* s = std::get_if<SendEffect>(&e)) {
-            transport_->send(s->target, s->datagram);
-        } else if (auto* d = std::get_if<AppDeliverEffect>(&e)) {
-            deliver(d->msg);
-        } else if (auto* c = std::get_if<ConfChgEffect>(&e)) {
-            confchg(*c);
-        } else if (auto* p = std::get_if<PersistRingSeqEffect>(&e)) {
-            persist_ring_seq(p->seq);
-        } else if (auto* l = std::get_if<LogEffect>(&e)) {
-            log_effect(*l);
+        for (StackEffect& e : effects) {
+            if (auto* s = std::get_if<SendEffect>(&e)) {
+                transport_->send(s->target, s->datagram);
+            } else if (auto* d = std::get_if<AppDeliverEffect>(&e)) {
+                deliver(d->msg);
+            } else if (auto* c = std::get_if<ConfChgEffect>(&e)) {
+                confchg(*c);
+            } else if (auto* p = std::get_if<PersistRingSeqEffect>(&e)) {
+                persist_ring_seq(p->seq);
+            } else if (auto* l = std::get_if<LogEffect>(&e)) {
+                log_effect(*l);
+            }
         }
-    }
-    if (!stopping_) arm_timer();
+    if (!stopping_)
+        arm_timer();
 }
 
 void Node::arm_timer() {
@@ -172,7 +183,8 @@ void Node::arm_timer() {
     }
     timer_.expires_at(origin_ + std::chrono::microseconds(deadline->us));
     timer_.async_wait([this](const boost::system::error_code& ec) {
-        if (ec || stopping_) return;
+        if (ec || stopping_)
+            return;
         stack_.on_timer(now());
         apply();
     });
@@ -183,10 +195,11 @@ void Node::schedule_pause_check() {
     const auto interval = std::chrono::milliseconds(config_.totem.effective_token_ms / 5);
     pause_timer_.expires_after(interval);
     pause_timer_.async_wait([this, interval](const boost::system::error_code& ec) {
-        if (ec || stopping_) return;
+        if (ec || stopping_)
+            return;
         const auto t = std::chrono::steady_clock::now();
-        const auto late = std::chrono::duration_cast<std::chrono::milliseconds>(
-            t - last_pause_check_ - interval);
+        const auto late =
+            std::chrono::duration_cast<std::chrono::milliseconds>(t - last_pause_check_ - interval);
         last_pause_check_ = t;
         const auto threshold = std::chrono::milliseconds(config_.totem.effective_token_ms / 2);
         if (late > threshold) {
@@ -196,7 +209,8 @@ void Node::schedule_pause_check() {
                             std::to_string(threshold.count()) +
                             " ms). Consider token timeout increase.");
             const std::string k = "stats.schedmiss." + std::to_string(schedmiss_count_++ % 10);
-            set_key(k + ".delay", CmapValue::uint(ValueType::U64, static_cast<std::uint64_t>(late.count())));
+            set_key(k + ".delay",
+                    CmapValue::uint(ValueType::U64, static_cast<std::uint64_t>(late.count())));
             stack_.on_pause(now(), Duration::ms(late.count()));
             apply();
         }
@@ -207,11 +221,13 @@ void Node::schedule_pause_check() {
 void Node::schedule_pload() {
     pload_timer_.expires_after(std::chrono::milliseconds(options_.pload_interval_ms));
     pload_timer_.async_wait([this](const boost::system::error_code& ec) {
-        if (ec || stopping_) return;
+        if (ec || stopping_)
+            return;
         if (stack_.srp().state() == MembState::operational &&
             stack_.srp().members().size() >= options_.pload_min_members) {
             for (std::uint32_t i = 0; i < options_.pload_burst; ++i) {
-                if (options_.pload_count && pload_sent_ >= options_.pload_count) break;
+                if (options_.pload_count && pload_sent_ >= options_.pload_count)
+                    break;
                 Bytes m;
                 Writer h(m);
                 h.u32((std::uint32_t{kPloadService} << 16) | kPloadMcast);  // id
@@ -220,7 +236,8 @@ void Node::schedule_pload() {
                 h.u32(0);
                 h.u64(pload_sent_);  // this sender's counter: every message is distinct
                 m.resize(std::max<std::size_t>(m.size(), kExecHeaderSize + options_.pload_size), 0);
-                if (!mcast("a", m)) break;
+                if (!mcast("a", m))
+                    break;
                 pload_sent_++;
             }
             set_key("runtime.totemd.pload.sent", CmapValue::uint(ValueType::U64, pload_sent_));
@@ -230,11 +247,11 @@ void Node::schedule_pload() {
 }
 
 void Node::persist_ring_seq(std::uint64_t seq) {
-    const std::string path =
-        options_.state_dir + "/ringid_" + std::to_string(config_.local_nodeid);
+    const std::string path = options_.state_dir + "/ringid_" + std::to_string(config_.local_nodeid);
     int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
     bool ok = fd >= 0 && ::write(fd, &seq, sizeof seq) == sizeof seq;
-    if (fd >= 0) ok = (::fsync(fd) == 0) && ok, ::close(fd);
+    if (fd >= 0)
+        ok = (::fsync(fd) == 0) && ok, ::close(fd);
     if (!ok)
         Logger::log(LogLevel::error, "MAIN",
                     "Couldn't store the ring id in " + path + ": " + std::strerror(errno));
@@ -253,7 +270,8 @@ Bytes Node::config_check_message() const {
 }
 
 void Node::config_check(const GroupMessage& m) {
-    if (m.sender == config_.local_nodeid) return;
+    if (m.sender == config_.local_nodeid)
+        return;
     Reader r(m.payload);
     const std::uint32_t magic = r.u32();
     const std::uint8_t version = r.u8();
@@ -272,7 +290,8 @@ void Node::config_check(const GroupMessage& m) {
         why = "its cluster_name is '" + theirs + "', ours is '" + config_.totem.cluster_name + "'";
     else if (digest != nodelist_digest(config_))
         why = "its nodelist differs from ours";
-    if (why.empty()) return;
+    if (why.empty())
+        return;
     if (!contains_node(stack_.srp().excluded(), m.sender))
         Logger::log(LogLevel::warning, "MAIN",
                     "Refusing node " + std::to_string(m.sender) + ": " + why);
@@ -282,7 +301,8 @@ void Node::config_check(const GroupMessage& m) {
 }
 
 void Node::deliver(const GroupMessage& m) {
-    if (on_deliver) on_deliver(m);
+    if (on_deliver)
+        on_deliver(m);
     if (std::find(m.groups.begin(), m.groups.end(), kConfigCheckGroup) != m.groups.end()) {
         config_check(m);
         return;
@@ -330,8 +350,10 @@ void Node::deliver(const GroupMessage& m) {
         auto mix = [this](std::uint8_t b) {
             pload_digest_ = (pload_digest_ ^ b) * 1099511628211ull;
         };
-        for (int i = 0; i < 4; ++i) mix(static_cast<std::uint8_t>(m.sender >> (8 * i)));
-        for (std::uint8_t b : m.payload) mix(b);
+        for (int i = 0; i < 4; ++i)
+            mix(static_cast<std::uint8_t>(m.sender >> (8 * i)));
+        for (std::uint8_t b : m.payload)
+            mix(b);
         set_key("runtime.totemd.pload.received", CmapValue::uint(ValueType::U64, pload_received_));
         char hex[20];
         std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(pload_digest_));
@@ -358,7 +380,8 @@ void Node::deliver(const GroupMessage& m) {
 }
 
 void Node::confchg(const ConfChgEffect& c) {
-    if (on_confchg) on_confchg(c);
+    if (on_confchg)
+        on_confchg(c);
     if (c.type == ConfChgType::transitional) {
         for (NodeId n : c.left)
             set_key("runtime.members." + std::to_string(n) + ".status", CmapValue::string("left"));
@@ -371,7 +394,8 @@ void Node::confchg(const ConfChgEffect& c) {
         set_key(base + ".status", CmapValue::string("joined"));
         std::string ip;
         for (const auto& node : config_.nodes) {
-            if (node.nodeid != n) continue;
+            if (node.nodeid != n)
+                continue;
             for (unsigned l = 0; l < conf::kInterfaceMax; ++l)
                 if (node.ring_addr_text[l])
                     ip += "r(" + std::to_string(l) + ") ip(" + *node.ring_addr_text[l] + ") ";
@@ -383,7 +407,8 @@ void Node::confchg(const ConfChgEffect& c) {
     set_key("runtime.totem.members", CmapValue::string(node_list(c.members)));
     set_key("runtime.totem.config_changes", CmapValue::uint(ValueType::U64, config_changes_));
     std::string cause(to_string(srp.last_gather_reason()));
-    if (srp.last_gather_node()) cause += " (node " + std::to_string(srp.last_gather_node()) + ")";
+    if (srp.last_gather_node())
+        cause += " (node " + std::to_string(srp.last_gather_node()) + ")";
     set_key("runtime.totem.last_change_cause", CmapValue::string(cause));
     Logger::log(LogLevel::notice, "QUORUM",
                 "Members[" + std::to_string(c.members.size()) + "]: " + node_list(c.members));
@@ -441,7 +466,8 @@ void Node::refresh_stats() {
     for (std::size_t i = 0; i < s.gather_reasons.size(); ++i) {
         std::string name(to_string(static_cast<GatherReason>(i)));
         for (char& ch : name)
-            if (ch == ' ') ch = '_';
+            if (ch == ' ')
+                ch = '_';
         u64("stats.srp.gather_reason." + name, s.gather_reasons[i]);
     }
     u32("stats.pg.msg_queue_avail", stack_.srp().send_queue_avail());

@@ -23,7 +23,7 @@ namespace totem::node {
 
 struct NodeOptions {
     std::string state_dir = "/var/lib/corosync";  // ringid_<nodeid>, fdata
-    std::uint64_t stored_ring_seq = 0;             // from load_ring_seq()
+    std::uint64_t stored_ring_seq = 0;            // from load_ring_seq()
     // Built-in load generator (corosync's pload service, services-and-ipc §B2.5): every
     // `pload_interval_ms` this node multicasts `pload_burst` pload MCAST messages of
     // `pload_size` bytes. 0 = off.
@@ -39,7 +39,7 @@ struct NodeOptions {
 };
 
 class Node {
-public:
+  public:
     Node(boost::asio::io_context& io, const conf::Config& config,
          std::unique_ptr<Transport> transport, NodeOptions options);
     ~Node();
@@ -60,7 +60,7 @@ public:
     std::function<void(const GroupMessage&)> on_deliver;
     std::function<void(const ConfChgEffect&)> on_confchg;
 
-private:
+  private:
     Instant now() const;
     void on_datagram(ByteView datagram);
     void apply();

@@ -19,37 +19,47 @@ constexpr std::size_t retrans_queue_max = 16384;  // RETRANS_MESSAGE_QUEUE_SIZE_
 
 // corosync's sq_lt_compare / sq_lte_compare (§5.14).
 bool seq_lt(std::uint32_t a, std::uint32_t b) {
-    if (a > rollover_point || b > rollover_point) return a - rollover_value < b - rollover_value;
+    if (a > rollover_point || b > rollover_point)
+        return a - rollover_value < b - rollover_value;
     return a < b;
 }
 bool seq_lte(std::uint32_t a, std::uint32_t b) {
-    if (a > rollover_point || b > rollover_point) return a - rollover_value <= b - rollover_value;
+    if (a > rollover_point || b > rollover_point)
+        return a - rollover_value <= b - rollover_value;
     return a <= b;
 }
 
 // ---- processor sets (by nodeid; the list order is kept, as corosync keeps it) ----
-bool contains(const NodeList& l, NodeId n) { return std::find(l.begin(), l.end(), n) != l.end(); }
+bool contains(const NodeList& l, NodeId n) {
+    return std::find(l.begin(), l.end(), n) != l.end();
+}
 void merge(NodeList& into, const NodeList& items) {
     for (NodeId n : items)
-        if (!contains(into, n)) into.push_back(n);
+        if (!contains(into, n))
+            into.push_back(n);
 }
 void merge(NodeList& into, NodeId n) {
-    if (!contains(into, n)) into.push_back(n);
+    if (!contains(into, n))
+        into.push_back(n);
 }
 NodeList subtract(const NodeList& a, const NodeList& b) {
     NodeList out;
     for (NodeId n : a)
-        if (!contains(b, n)) out.push_back(n);
+        if (!contains(b, n))
+            out.push_back(n);
     return out;
 }
 bool subset(const NodeList& a, const NodeList& b) {
     return std::all_of(a.begin(), a.end(), [&](NodeId n) { return contains(b, n); });
 }
-bool set_equal(const NodeList& a, const NodeList& b) { return subset(a, b) && subset(b, a); }
+bool set_equal(const NodeList& a, const NodeList& b) {
+    return subset(a, b) && subset(b, a);
+}
 
 std::string list_str(const NodeList& l) {
     std::string s;
-    for (NodeId n : l) s += " " + std::to_string(n);
+    for (NodeId n : l)
+        s += " " + std::to_string(n);
     return s;
 }
 
@@ -59,46 +69,74 @@ std::string list_str(const NodeList& l) {
 
 std::string_view to_string(MembState s) {
     switch (s) {
-        case MembState::operational: return "OPERATIONAL";
-        case MembState::gather: return "GATHER";
-        case MembState::commit: return "COMMIT";
-        case MembState::recovery: return "RECOVERY";
+        case MembState::operational:
+            return "OPERATIONAL";
+        case MembState::gather:
+            return "GATHER";
+        case MembState::commit:
+            return "COMMIT";
+        case MembState::recovery:
+            return "RECOVERY";
     }
     return "?";
 }
 
 std::string_view to_string(TimerId t) {
     switch (t) {
-        case TimerId::token: return "token";
-        case TimerId::token_retransmit: return "token_retransmit";
-        case TimerId::token_hold: return "token_hold";
-        case TimerId::merge_detect: return "merge_detect";
-        case TimerId::join: return "join";
-        case TimerId::consensus: return "consensus";
-        case TimerId::heartbeat: return "heartbeat";
-        case TimerId::token_warning: return "token_warning";
-        case TimerId::count: break;
+        case TimerId::token:
+            return "token";
+        case TimerId::token_retransmit:
+            return "token_retransmit";
+        case TimerId::token_hold:
+            return "token_hold";
+        case TimerId::merge_detect:
+            return "merge_detect";
+        case TimerId::join:
+            return "join";
+        case TimerId::consensus:
+            return "consensus";
+        case TimerId::heartbeat:
+            return "heartbeat";
+        case TimerId::token_warning:
+            return "token_warning";
+        case TimerId::count:
+            break;
     }
     return "?";
 }
 
 std::string_view to_string(GatherReason r) {
     switch (r) {
-        case GatherReason::startup: return "interface change";
-        case GatherReason::token_lost: return "the token was lost";
-        case GatherReason::heartbeat_lost: return "the heartbeat timer expired";
-        case GatherReason::join_received: return "a join message brought new members";
-        case GatherReason::merge_detect: return "a merge detect from another ring";
-        case GatherReason::foreign_message: return "a message from another ring";
-        case GatherReason::failed_to_receive: return "failed to receive";
-        case GatherReason::consensus_timeout: return "the consensus timeout expired";
-        case GatherReason::commit_lost: return "the token was lost in the COMMIT state";
-        case GatherReason::recovery_lost: return "the token was lost in the RECOVERY state";
-        case GatherReason::commit_interrupted: return "a join during COMMIT or RECOVERY";
-        case GatherReason::leave: return "a node left";
-        case GatherReason::pause: return "a process pause";
-        case GatherReason::config_mismatch: return "a node with another configuration was refused";
-        case GatherReason::count: break;
+        case GatherReason::startup:
+            return "interface change";
+        case GatherReason::token_lost:
+            return "the token was lost";
+        case GatherReason::heartbeat_lost:
+            return "the heartbeat timer expired";
+        case GatherReason::join_received:
+            return "a join message brought new members";
+        case GatherReason::merge_detect:
+            return "a merge detect from another ring";
+        case GatherReason::foreign_message:
+            return "a message from another ring";
+        case GatherReason::failed_to_receive:
+            return "failed to receive";
+        case GatherReason::consensus_timeout:
+            return "the consensus timeout expired";
+        case GatherReason::commit_lost:
+            return "the token was lost in the COMMIT state";
+        case GatherReason::recovery_lost:
+            return "the token was lost in the RECOVERY state";
+        case GatherReason::commit_interrupted:
+            return "a join during COMMIT or RECOVERY";
+        case GatherReason::leave:
+            return "a node left";
+        case GatherReason::pause:
+            return "a process pause";
+        case GatherReason::config_mismatch:
+            return "a node with another configuration was refused";
+        case GatherReason::count:
+            break;
     }
     return "?";
 }
@@ -113,7 +151,8 @@ void Srp::SortQueue::reinit(std::uint32_t head_seqid) {
 
 bool Srp::SortQueue::in_range(std::uint32_t seq) const {
     if (head_seqid_ > rollover_point) {
-        if (seq - rollover_value < head_seqid_ - rollover_value) return false;
+        if (seq - rollover_value < head_seqid_ - rollover_value)
+            return false;
         return seq - rollover_value < head_seqid_ - rollover_value + queue_window;
     }
     return seq >= head_seqid_ && seq < head_seqid_ + queue_window;
@@ -130,8 +169,10 @@ void Srp::SortQueue::add(std::uint32_t seq, MsgPtr m) {
 }
 
 void Srp::SortQueue::release(std::uint32_t upto) {
-    while (!items_.empty() && seq_lte(items_.begin()->first, upto)) items_.erase(items_.begin());
-    while (!miss_.empty() && seq_lte(miss_.begin()->first, upto)) miss_.erase(miss_.begin());
+    while (!items_.empty() && seq_lte(items_.begin()->first, upto))
+        items_.erase(items_.begin());
+    while (!miss_.empty() && seq_lte(miss_.begin()->first, upto))
+        miss_.erase(miss_.begin());
     head_seqid_ = upto + 1;
 }
 
@@ -160,19 +201,32 @@ void Srp::start(Instant now) {
 }
 
 void Srp::on_packet(Instant now, ByteView datagram) {
-    if (!started_ || left_) return;
+    if (!started_ || left_)
+        return;
     auto peeked = wire::peek(datagram);
     if (!peeked) {
         count_drop(peeked.error());
         return;
     }
     switch (peeked->header.type) {
-        case wire::MessageType::orf_token: handle_orf_token(now, datagram); break;
-        case wire::MessageType::mcast: handle_mcast(now, datagram); break;
-        case wire::MessageType::merge_detect: handle_merge_detect(now, datagram); break;
-        case wire::MessageType::join: handle_join(now, datagram); break;
-        case wire::MessageType::commit_token: handle_commit_token(now, datagram); break;
-        case wire::MessageType::token_hold_cancel: handle_token_hold_cancel(now, datagram); break;
+        case wire::MessageType::orf_token:
+            handle_orf_token(now, datagram);
+            break;
+        case wire::MessageType::mcast:
+            handle_mcast(now, datagram);
+            break;
+        case wire::MessageType::merge_detect:
+            handle_merge_detect(now, datagram);
+            break;
+        case wire::MessageType::join:
+            handle_join(now, datagram);
+            break;
+        case wire::MessageType::commit_token:
+            handle_commit_token(now, datagram);
+            break;
+        case wire::MessageType::token_hold_cancel:
+            handle_token_hold_cancel(now, datagram);
+            break;
     }
 }
 
@@ -182,7 +236,8 @@ void Srp::count_drop(wire::DecodeError e) {
 }
 
 bool Srp::submit(Instant, ByteView payload, Guarantee g, bool force) {
-    if (left_ || payload.size() > max_payload()) return false;
+    if (left_ || payload.size() > max_payload())
+        return false;
     auto& q = active_new_queue();
     if (!force && q.size() >= send_queue_max_) {
         stats_.send_queue_full++;
@@ -201,24 +256,29 @@ void Srp::trans_ack() {
     waiting_trans_ack_ = false;
     // Messages queued while waiting and not sent yet keep their order behind the older ones
     // (corosync would leave them in the trans queue until the next change; we send them).
-    for (auto& p : new_q_trans_) new_q_.push_back(std::move(p));
+    for (auto& p : new_q_trans_)
+        new_q_.push_back(std::move(p));
     new_q_trans_.clear();
 }
 
 void Srp::signal_new_message(Instant) {
-    if (!started_ || left_) return;
+    if (!started_ || left_)
+        return;
     send_token_hold_cancel();
 }
 
 void Srp::leave(Instant) {
-    if (!started_ || left_) return;
+    if (!started_ || left_)
+        return;
     send_leave();
     left_ = true;
-    for (auto& d : deadlines_) d.reset();
+    for (auto& d : deadlines_)
+        d.reset();
 }
 
 void Srp::exclude(Instant now, NodeId node) {
-    if (!started_ || left_ || node == my_id_ || contains(excluded_, node)) return;
+    if (!started_ || left_ || node == my_id_ || contains(excluded_, node))
+        return;
     excluded_.push_back(node);
     merge(my_failed_list_, node);
     if (contains(my_memb_list_, node) || memb_state_ != MembState::operational)
@@ -226,21 +286,25 @@ void Srp::exclude(Instant now, NodeId node) {
 }
 
 void Srp::on_pause(Instant now, Duration gap) {
-    if (!started_ || left_) return;
+    if (!started_ || left_)
+        return;
     stats_.pauses_detected++;
     pause_seen_at_ = now;
     log(LogLevel::notice, "Process pause detected for " + std::to_string(gap.to_ms()) +
                               " ms, flushing membership messages.");
     // The pause was ours, not the ring's: give the token a full timeout from now before
     // declaring it lost, instead of accusing the ring for our own descheduling.
-    if (armed(TimerId::token)) reset_token_timeout(now);
-    if (armed(TimerId::consensus)) arm(TimerId::consensus, now + config_.consensus);
+    if (armed(TimerId::token))
+        reset_token_timeout(now);
+    if (armed(TimerId::consensus))
+        arm(TimerId::consensus, now + config_.consensus);
 }
 
 std::optional<Instant> Srp::next_deadline() const {
     std::optional<Instant> best;
     for (const auto& d : deadlines_)
-        if (d && (!best || *d < *best)) best = d;
+        if (d && (!best || *d < *best))
+            best = d;
     return best;
 }
 
@@ -250,10 +314,13 @@ void Srp::on_timer(Instant now) {
     for (int guard = 0; guard < 64; ++guard) {
         std::optional<std::size_t> pick;
         for (std::size_t i = 0; i < deadlines_.size(); ++i) {
-            if (!deadlines_[i] || *deadlines_[i] > now) continue;
-            if (!pick || *deadlines_[i] < *deadlines_[*pick]) pick = i;
+            if (!deadlines_[i] || *deadlines_[i] > now)
+                continue;
+            if (!pick || *deadlines_[i] < *deadlines_[*pick])
+                pick = i;
         }
-        if (!pick) return;
+        if (!pick)
+            return;
         deadlines_[*pick].reset();
         fire(now, static_cast<TimerId>(*pick));
     }
@@ -261,9 +328,10 @@ void Srp::on_timer(Instant now) {
 }
 
 bool Srp::heartbeat_enabled() const {
-    if (config_.heartbeat_failures_allowed == 0) return false;
-    Duration hb = config_.token_retransmit * config_.heartbeat_failures_allowed +
-                  config_.max_network_delay;
+    if (config_.heartbeat_failures_allowed == 0)
+        return false;
+    Duration hb =
+        config_.token_retransmit * config_.heartbeat_failures_allowed + config_.max_network_delay;
     return hb < config_.token;
 }
 
@@ -282,10 +350,12 @@ Duration Srp::retransmit_interval() const {
     const bool busy_ring =
         (memb_state_ == MembState::operational || memb_state_ == MembState::recovery) &&
         !my_token_held_ && rotation_sample_count_ >= 4;
-    if (!busy_ring) return config_.token_retransmit;
+    if (!busy_ring)
+        return config_.token_retransmit;
     Duration fastest = rotation_samples_[0];
     const std::size_t n = std::min(rotation_sample_count_, rotation_samples_.size());
-    for (std::size_t i = 1; i < n; ++i) fastest = std::min(fastest, rotation_samples_[i]);
+    for (std::size_t i = 1; i < n; ++i)
+        fastest = std::min(fastest, rotation_samples_[i]);
     Duration d = std::max(Duration::ms(2), fastest * 4);
     for (std::uint32_t i = 0; i < consecutive_retransmits_ && d < config_.token_retransmit; ++i)
         d = d * 2;
@@ -294,7 +364,8 @@ Duration Srp::retransmit_interval() const {
 
 void Srp::sample_rotation(Instant now) {
     if (last_token_rx_ && memb_state_ == MembState::operational) {
-        rotation_samples_[rotation_sample_count_ % rotation_samples_.size()] = now - *last_token_rx_;
+        rotation_samples_[rotation_sample_count_ % rotation_samples_.size()] =
+            now - *last_token_rx_;
         rotation_sample_count_++;
     }
     consecutive_retransmits_ = 0;
@@ -377,7 +448,8 @@ void Srp::fire(Instant now, TimerId id) {
                 arm(TimerId::token_warning, now + config_.token * config_.token_warning_pct / 100);
             }
             break;
-        case TimerId::count: TOTEM_ASSERT(false);
+        case TimerId::count:
+            TOTEM_ASSERT(false);
     }
 }
 
@@ -413,7 +485,8 @@ void Srp::gather_enter(Instant now, GatherReason reason, NodeId node) {
     originated_orf_token_ = false;
     merge(my_proc_list_, my_id_);
     for (NodeId x : excluded_)
-        if (contains(my_proc_list_, x)) merge(my_failed_list_, x);
+        if (contains(my_proc_list_, x))
+            merge(my_failed_list_, x);
     send_join();
     arm(TimerId::join, now + config_.join);
     arm(TimerId::consensus, now + config_.consensus);
@@ -424,18 +497,22 @@ void Srp::gather_enter(Instant now, GatherReason reason, NodeId node) {
     consensus_list_.assign(1, my_id_);
 
     std::string from = std::string(to_string(reason));
-    if (node) from += " (node " + std::to_string(node) + ")";
+    if (node)
+        from += " (node " + std::to_string(node) + ")";
     log(LogLevel::debug, "entering GATHER state from " + from + ".");
     memb_state_ = MembState::gather;
     stats_.gather_entered++;
-    if (reason == GatherReason::consensus_timeout) stats_.continuous_gather++;
+    if (reason == GatherReason::consensus_timeout)
+        stats_.continuous_gather++;
 }
 
 bool Srp::consensus_agreed() const {
     NodeList token_memb = subtract(my_proc_list_, my_failed_list_);
     for (NodeId n : token_memb)
-        if (!contains(consensus_list_, n)) return false;
-    if (failed_to_recv_) return true;
+        if (!contains(consensus_list_, n))
+            return false;
+    if (failed_to_recv_)
+        return true;
     TOTEM_ASSERT(!token_memb.empty());
     return true;
 }
@@ -455,7 +532,8 @@ void Srp::consensus_timeout_expired(Instant now) {
     }
     NodeList not_agreed;
     for (NodeId n : my_proc_list_)
-        if (!contains(consensus_list_, n)) not_agreed.push_back(n);
+        if (!contains(consensus_list_, n))
+            not_agreed.push_back(n);
     NodeList newly_failed = subtract(not_agreed, my_failed_list_);
     merge(my_failed_list_, not_agreed);
     log(LogLevel::debug, "consensus timeout: no answer from" + list_str(not_agreed));
@@ -505,7 +583,8 @@ void Srp::send_merge_detect() {
 }
 
 void Srp::send_token_hold_cancel() {
-    if (!my_token_held_) return;
+    if (!my_token_held_)
+        return;
     my_token_held_ = false;
     wire::TokenHoldCancel c;
     c.header.type = wire::MessageType::token_hold_cancel;
@@ -527,18 +606,23 @@ void Srp::handle_join(Instant now, ByteView datagram) {
         stats_.rx_from_excluded++;
         return;
     }
-    if (join.ring_seq > token_ring_id_seq_) token_ring_id_seq_ = join.ring_seq;
+    if (join.ring_seq > token_ring_id_seq_)
+        token_ring_id_seq_ = join.ring_seq;
     const NodeId from = join.system_from;
 
     switch (memb_state_) {
         case MembState::operational: {
             // ignore_join_under_operational
-            if (contains(join.failed_list, my_id_)) return;
-            if (contains(my_memb_list_, from) && join.ring_seq < my_ring_id_.seq) return;
+            if (contains(join.failed_list, my_id_))
+                return;
+            if (contains(my_memb_list_, from) && join.ring_seq < my_ring_id_.seq)
+                return;
             join_process(now, join);
             break;
         }
-        case MembState::gather: join_process(now, join); break;
+        case MembState::gather:
+            join_process(now, join);
+            break;
         case MembState::commit:
             if (contains(my_new_memb_list_, from) && join.ring_seq >= my_ring_id_.seq) {
                 join_process(now, join);
@@ -569,7 +653,8 @@ void Srp::join_process(Instant now, const wire::Join& join) {
 
     bool gather_entered = false;
     if (set_equal(join.proc_list, my_proc_list_) && set_equal(join.failed_list, my_failed_list_)) {
-        if (!is_leave) merge(consensus_list_, from);
+        if (!is_leave)
+            merge(consensus_list_, from);
         if (consensus_agreed() && failed_to_recv_) {
             failed_to_recv_ = false;
             my_proc_list_.assign(1, my_id_);
@@ -583,8 +668,7 @@ void Srp::join_process(Instant now, const wire::Join& join) {
             commit_enter(now);
             return;
         }
-    } else if (subset(join.proc_list, my_proc_list_) &&
-               subset(join.failed_list, my_failed_list_)) {
+    } else if (subset(join.proc_list, my_proc_list_) && subset(join.failed_list, my_failed_list_)) {
         // nothing new
     } else if (contains(my_failed_list_, from)) {
         // a node I consider failed cannot change my view
@@ -617,7 +701,8 @@ void Srp::handle_merge_detect(Instant now, ByteView datagram) {
         return;
     }
     stats_.memb_merge_detect_rx++;
-    if (r->ring_id == my_ring_id_) return;
+    if (r->ring_id == my_ring_id_)
+        return;
     if (contains(excluded_, r->system_from)) {
         stats_.rx_from_excluded++;
         return;
@@ -635,7 +720,8 @@ void Srp::handle_merge_detect(Instant now, ByteView datagram) {
             }
             break;
         case MembState::commit:
-        case MembState::recovery: break;
+        case MembState::recovery:
+            break;
     }
 }
 
@@ -646,7 +732,8 @@ void Srp::handle_token_hold_cancel(Instant now, ByteView datagram) {
         return;
     }
     stats_.token_hold_cancel_rx++;
-    if (r->ring_id != my_ring_id_) return;
+    if (r->ring_id != my_ring_id_)
+        return;
     my_seq_unchanged_ = 0;
     if (my_ring_id_.rep == my_id_ && memb_state_ != MembState::gather) {
         token_retransmit();
@@ -671,7 +758,8 @@ void Srp::commit_token_create() {
 }
 
 void Srp::old_ring_state_save() {
-    if (old_ring_state_saved_) return;
+    if (old_ring_state_saved_)
+        return;
     old_ring_state_saved_ = true;
     my_old_ring_id_ = my_ring_id_;
     old_ring_state_aru_ = my_aru_;
@@ -704,7 +792,8 @@ void Srp::commit_token_update() {
         if (ct.memb_list[i].ring_id == ct.memb_list[idx].ring_id &&
             seq_lt(ct.memb_list[i].aru, high_aru)) {
             ct.memb_list[i].received_flg = 0;
-            if (i == idx) my_received_flg_ = false;
+            if (i == idx)
+                my_received_flg_ = false;
         }
     }
     ct.header.nodeid = my_id_;
@@ -757,7 +846,8 @@ void Srp::handle_commit_token(Instant now, ByteView datagram) {
         return;
     }
     switch (memb_state_) {
-        case MembState::operational: break;
+        case MembState::operational:
+            break;
         case MembState::gather:
             if (set_equal(ct.addr, subtract(my_proc_list_, my_failed_list_)) &&
                 ct.ring_id.seq > my_ring_id_.seq &&
@@ -799,7 +889,8 @@ void Srp::recovery_enter(Instant now, wire::CommitToken& ct) {
     my_trans_memb_list_.clear();
     for (NodeId n : my_memb_list_) {
         auto it = std::find(ct.addr.begin(), ct.addr.end(), n);
-        if (it == ct.addr.end()) continue;
+        if (it == ct.addr.end())
+            continue;
         if (ct.memb_list[static_cast<std::size_t>(it - ct.addr.begin())].ring_id == my_old_ring_id_)
             my_trans_memb_list_.push_back(n);
     }
@@ -824,7 +915,8 @@ void Srp::recovery_enter(Instant now, wire::CommitToken& ct) {
         TOTEM_ASSERT(range < queue_window);
         for (std::uint32_t i = 1; i <= range && retrans_q_.size() < retrans_queue_max; ++i) {
             const MsgPtr* m = regular_q_.get(low_ring_aru + i);
-            if (!m) continue;
+            if (!m)
+                continue;
             retrans_q_.push_back(*m);
             originated++;
         }
@@ -878,7 +970,8 @@ void Srp::deliver_from_recovery_to_regular() {
     const std::uint32_t range = my_aru_ - seqno_start_msg;
     for (std::uint32_t i = 1; i <= range; ++i) {
         const MsgPtr* m = recovery_q_.get(seqno_start_msg + i);
-        if (!m) continue;
+        if (!m)
+            continue;
         const StoredMsg& outer = **m;
         if (outer.h.header.encapsulated !=
             static_cast<std::uint8_t>(wire::Encapsulation::encapsulated))
@@ -890,15 +983,18 @@ void Srp::deliver_from_recovery_to_regular() {
             stats_.rx_msg_dropped++;
             continue;
         }
-        if (!(inner->h.ring_id == my_old_ring_id_)) continue;
+        if (!(inner->h.ring_id == my_old_ring_id_))
+            continue;
         const std::uint32_t seq = inner->h.seq;
-        if (regular_q_.inuse(seq) || !regular_q_.in_range(seq)) continue;
+        if (regular_q_.inuse(seq) || !regular_q_.in_range(seq))
+            continue;
         auto stored = std::make_shared<StoredMsg>();
         stored->raw.assign(inner_bytes.begin(), inner_bytes.end());
         stored->h = inner->h;
         stored->swapped = peeked->swapped;
         regular_q_.add(seq, std::move(stored));
-        if (seq_lt(old_ring_state_high_seq_received_, seq)) old_ring_state_high_seq_received_ = seq;
+        if (seq_lt(old_ring_state_high_seq_received_, seq))
+            old_ring_state_high_seq_received_ = seq;
     }
 }
 
@@ -918,8 +1014,8 @@ void Srp::operational_enter(Instant) {
     last_released_ = 0;
     my_set_retrans_flg_ = false;
 
-    outbox_.push_back(ConfChgEffect{ConfChgType::transitional, my_trans_memb_list_,
-                                    my_left_memb_list_, {}, my_ring_id_});
+    outbox_.push_back(ConfChgEffect{
+        ConfChgType::transitional, my_trans_memb_list_, my_left_memb_list_, {}, my_ring_id_});
     waiting_trans_ack_ = true;
     deliver_to_app(true, old_ring_state_high_seq_received_);
     my_aru_ = aru_save;
@@ -935,8 +1031,9 @@ void Srp::operational_enter(Instant) {
     // prefix 1..h of the new ring. Plain messages after them (from members that became
     // OPERATIONAL first) are the new ring's first messages and are delivered normally.
     std::uint32_t h = 0;
-    for (const MsgPtr* m = regular_q_.get(1); m && (*m)->h.header.encapsulated ==
-             static_cast<std::uint8_t>(wire::Encapsulation::encapsulated);
+    for (const MsgPtr* m = regular_q_.get(1);
+         m && (*m)->h.header.encapsulated ==
+                  static_cast<std::uint8_t>(wire::Encapsulation::encapsulated);
          m = regular_q_.get(h + 1))
         ++h;
     my_high_delivered_ = h;
@@ -945,15 +1042,18 @@ void Srp::operational_enter(Instant) {
     last_released_ = my_high_delivered_;
 
     std::string msg = "A new membership (" + my_ring_id_.str() + ") was formed. Members";
-    if (!joined.empty()) msg += " joined:" + list_str(joined);
-    if (!my_left_memb_list_.empty()) msg += " left:" + list_str(my_left_memb_list_);
+    if (!joined.empty())
+        msg += " joined:" + list_str(joined);
+    if (!my_left_memb_list_.empty())
+        msg += " left:" + list_str(my_left_memb_list_);
     log(LogLevel::debug, "entering OPERATIONAL state.");
     log(LogLevel::notice, msg);
     NodeList failed = subtract(my_left_memb_list_, left_voluntarily_);
     if (!failed.empty())
         log(LogLevel::notice, "Failed to receive the leave message. failed:" + list_str(failed));
     std::string cause = "Membership change cause: " + std::string(to_string(last_gather_reason_));
-    if (last_gather_node_) cause += " (node " + std::to_string(last_gather_node_) + ")";
+    if (last_gather_node_)
+        cause += " (node " + std::to_string(last_gather_node_) + ")";
     log(LogLevel::info, cause);
     left_voluntarily_.clear();
 
@@ -1001,7 +1101,9 @@ void Srp::handle_mcast(Instant now, ByteView datagram) {
                 }
                 break;
             case MembState::commit:
-            case MembState::recovery: stats_.rx_msg_dropped++; break;
+            case MembState::recovery:
+                stats_.rx_msg_dropped++;
+                break;
         }
         return;
     }
@@ -1017,11 +1119,13 @@ void Srp::handle_mcast(Instant now, ByteView datagram) {
         stored->raw.assign(datagram.begin(), datagram.end());
         stored->h = h;
         stored->swapped = peeked->swapped;
-        if (seq_lt(my_high_seq_received_, h.seq)) my_high_seq_received_ = h.seq;
+        if (seq_lt(my_high_seq_received_, h.seq))
+            my_high_seq_received_ = h.seq;
         q.add(h.seq, std::move(stored));
     }
     update_aru();
-    if (memb_state_ == MembState::operational) deliver_to_app(false, my_high_seq_received_);
+    if (memb_state_ == MembState::operational)
+        deliver_to_app(false, my_high_seq_received_);
 }
 
 void Srp::update_aru() {
@@ -1029,22 +1133,27 @@ void Srp::update_aru() {
     const std::uint32_t range = my_high_seq_received_ - my_aru_;
     std::uint32_t i = 1;
     for (; i <= range; ++i)
-        if (!q.inuse(my_aru_ + i)) break;
+        if (!q.inuse(my_aru_ + i))
+            break;
     my_aru_ += i - 1;
 }
 
 void Srp::deliver_to_app(bool skip, std::uint32_t end_point) {
-    if (!seq_lt(my_high_delivered_, end_point)) return;
+    if (!seq_lt(my_high_delivered_, end_point))
+        return;
     const std::uint32_t range = end_point - my_high_delivered_;
     TOTEM_ASSERT(range < queue_window);
     const std::uint32_t base = my_high_delivered_;
     for (std::uint32_t i = 1; i <= range; ++i) {
         const std::uint32_t seq = base + i;
-        if (!regular_q_.in_range(seq)) break;
+        if (!regular_q_.in_range(seq))
+            break;
         const MsgPtr* m = regular_q_.get(seq);
-        if (!m && !skip) break;
+        if (!m && !skip)
+            break;
         my_high_delivered_ = seq;
-        if (!m) continue;
+        if (!m)
+            continue;
         const StoredMsg& msg = **m;
         // Safe delivery (a local mode, docs/protocol/deviations.md): while OPERATIONAL a safe
         // message, and everything after it, waits until the token's aru shows every member
@@ -1056,7 +1165,8 @@ void Srp::deliver_to_app(bool skip, std::uint32_t end_point) {
             my_high_delivered_ = seq - 1;
             break;
         }
-        if (skip && !contains(my_deliver_memb_list_, msg.h.system_from)) continue;
+        if (skip && !contains(my_deliver_memb_list_, msg.h.system_from))
+            continue;
         DeliverEffect d;
         d.sender = msg.h.header.nodeid;
         d.payload.assign(msg.raw.begin() + wire::mcast_header_size, msg.raw.end());
@@ -1068,12 +1178,16 @@ void Srp::deliver_to_app(bool skip, std::uint32_t end_point) {
 
 void Srp::messages_free(std::uint32_t token_aru) {
     std::uint32_t release_to = token_aru;
-    if (seq_lt(my_last_aru_, release_to)) release_to = my_last_aru_;
-    if (seq_lt(my_high_delivered_, release_to)) release_to = my_high_delivered_;
-    if (seq_lt(release_to, last_released_)) return;
+    if (seq_lt(my_last_aru_, release_to))
+        release_to = my_last_aru_;
+    if (seq_lt(my_high_delivered_, release_to))
+        release_to = my_high_delivered_;
+    if (seq_lt(release_to, last_released_))
+        return;
     const std::uint32_t range = release_to - last_released_;
     TOTEM_ASSERT(range < queue_window);
-    if (range == 0) return;
+    if (range == 0)
+        return;
     regular_q_.release(release_to);
     last_released_ += range;
 }
@@ -1083,18 +1197,21 @@ void Srp::messages_free(std::uint32_t token_aru) {
 std::uint32_t Srp::backlog() const {
     if (memb_state_ == MembState::operational)
         return static_cast<std::uint32_t>(waiting_trans_ack_ ? new_q_trans_.size() : new_q_.size());
-    if (memb_state_ == MembState::recovery) return static_cast<std::uint32_t>(retrans_q_.size());
+    if (memb_state_ == MembState::recovery)
+        return static_cast<std::uint32_t>(retrans_q_.size());
     return 0;
 }
 
 std::uint32_t Srp::fcc_calculate(const wire::OrfToken& t) {
     std::uint32_t allowed = config_.max_messages;
-    if (allowed > config_.window_size - t.fcc) allowed = config_.window_size - t.fcc;
+    if (allowed > config_.window_size - t.fcc)
+        allowed = config_.window_size - t.fcc;
     my_cbl_ = backlog();
     const std::uint32_t denom = t.backlog + my_cbl_ - my_pbl_;
     if (denom != 0) {
         const std::uint32_t b = config_.window_size * my_pbl_ / denom;
-        if (b > 0 && allowed > b) allowed = b;
+        if (b > 0 && allowed > b)
+            allowed = b;
     }
     return allowed;
 }
@@ -1128,8 +1245,8 @@ std::uint32_t Srp::orf_token_rtr(wire::OrfToken& t, std::uint32_t& allowed) {
     std::uint32_t resent = 0;
     for (std::size_t i = 0; resent < allowed && i < t.rtr_list.size();) {
         const wire::RtrItem& item = t.rtr_list[i];
-        const MsgPtr* m = item.ring_id == my_ring_id_ && q.in_range(item.seq) ? q.get(item.seq)
-                                                                                : nullptr;
+        const MsgPtr* m =
+            item.ring_id == my_ring_id_ && q.in_range(item.seq) ? q.get(item.seq) : nullptr;
         if (!m) {
             ++i;
             continue;
@@ -1143,14 +1260,17 @@ std::uint32_t Srp::orf_token_rtr(wire::OrfToken& t, std::uint32_t& allowed) {
 
     // Ask for what I miss.
     const std::uint32_t range = t.seq - my_aru_;
-    if (seq_lt(my_aru_, t.seq)) TOTEM_ASSERT(range < queue_window);
-    for (std::uint32_t i = 1; t.rtr_list.size() < wire::rtr_entries_max && seq_lt(my_aru_, t.seq) &&
-                              i <= range;
-         ++i) {
+    if (seq_lt(my_aru_, t.seq))
+        TOTEM_ASSERT(range < queue_window);
+    for (std::uint32_t i = 1;
+         t.rtr_list.size() < wire::rtr_entries_max && seq_lt(my_aru_, t.seq) && i <= range; ++i) {
         const std::uint32_t seq = my_aru_ + i;
-        if (!q.in_range(seq)) break;
-        if (q.inuse(seq)) continue;
-        if (q.miss_count(seq) < config_.miss_count_const) continue;
+        if (!q.in_range(seq))
+            break;
+        if (q.inuse(seq))
+            continue;
+        if (q.miss_count(seq) < config_.miss_count_const)
+            continue;
         bool found = std::any_of(t.rtr_list.begin(), t.rtr_list.end(),
                                  [&](const wire::RtrItem& it) { return it.seq == seq; });
         if (!found) {
@@ -1164,7 +1284,8 @@ std::uint32_t Srp::orf_token_rtr(wire::OrfToken& t, std::uint32_t& allowed) {
 std::uint32_t Srp::orf_token_mcast(Instant now, wire::OrfToken& t, std::uint32_t allowed) {
     const bool recovery = memb_state_ == MembState::recovery;
     SortQueue& q = current_queue();
-    if (recovery) reset_token_retransmit_timeout(now);
+    if (recovery)
+        reset_token_retransmit_timeout(now);
     std::uint32_t sent = 0;
     for (; sent < allowed; ++sent) {
         auto stored = std::make_shared<StoredMsg>();
@@ -1177,7 +1298,8 @@ std::uint32_t Srp::orf_token_mcast(Instant now, wire::OrfToken& t, std::uint32_t
         MsgPtr inner;
         Pending pending;
         if (recovery) {
-            if (retrans_q_.empty()) break;
+            if (retrans_q_.empty())
+                break;
             inner = retrans_q_.front();
             retrans_q_.pop_front();
             h.header.encapsulated = static_cast<std::uint8_t>(wire::Encapsulation::encapsulated);
@@ -1185,7 +1307,8 @@ std::uint32_t Srp::orf_token_mcast(Instant now, wire::OrfToken& t, std::uint32_t
             body = inner->raw;
         } else {
             auto& nq = active_new_queue();
-            if (nq.empty()) break;
+            if (nq.empty())
+                break;
             pending = std::move(nq.front());
             nq.pop_front();
             h.header.encapsulated =
@@ -1210,11 +1333,13 @@ void Srp::token_send(wire::OrfToken& t, bool forward) {
     Bytes b = wire::encode(t);
     wire::set_target_nodeid(b, token_target_);
     last_token_sent_ = b;
-    if (forward) send(token_target_, std::move(b));
+    if (forward)
+        send(token_target_, std::move(b));
 }
 
 void Srp::token_retransmit() {
-    if (last_token_sent_.empty()) return;
+    if (last_token_sent_.empty())
+        return;
     stats_.token_retransmits++;
     send(token_target_, last_token_sent_);
 }
@@ -1226,12 +1351,14 @@ void Srp::handle_orf_token(Instant now, ByteView datagram) {
         return;
     }
     stats_.orf_token_rx++;
-    if (orf_token_discard_) return;
+    if (orf_token_discard_)
+        return;
     wire::OrfToken& t = *r;
 
     // Idle detection, for every token (b).
     if (t.seq == my_last_seq_) {
-        if (!armed(TimerId::merge_detect)) arm(TimerId::merge_detect, now + config_.merge);
+        if (!armed(TimerId::merge_detect))
+            arm(TimerId::merge_detect, now + config_.merge);
         my_seq_unchanged_ += 1;
     } else {
         cancel(TimerId::merge_detect);
@@ -1269,12 +1396,14 @@ void Srp::handle_orf_token(Instant now, ByteView datagram) {
         heartbeat();
         return;
     }
-    if (memb_state_ == MembState::operational) messages_free(t.aru);
+    if (memb_state_ == MembState::operational)
+        messages_free(t.aru);
 
     last_token_from_ = t.header.nodeid;
     sample_rotation(now);
     last_token_rx_ = now;
-    if (token_received_hook_) token_received_hook_(now);
+    if (token_received_hook_)
+        token_received_hook_(now);
 
     const std::uint32_t last_aru = my_last_aru_;
     if (memb_state_ == MembState::operational) {
@@ -1325,9 +1454,9 @@ void Srp::handle_orf_token(Instant now, ByteView datagram) {
             my_set_retrans_flg_ = false;
         }
         my_retrans_flg_count_ = t.retrans_flg == 0 ? my_retrans_flg_count_ + 1 : 0;
-        if (my_retrans_flg_count_ == 2) my_install_seq_ = t.seq;
-        if (my_retrans_flg_count_ >= 2 && !my_received_flg_ &&
-            seq_lte(my_install_seq_, my_aru_)) {
+        if (my_retrans_flg_count_ == 2)
+            my_install_seq_ = t.seq;
+        if (my_retrans_flg_count_ >= 2 && !my_received_flg_ && seq_lte(my_install_seq_, my_aru_)) {
             my_received_flg_ = true;
             my_deliver_memb_list_ = my_trans_memb_list_;
         }
@@ -1341,12 +1470,15 @@ void Srp::handle_orf_token(Instant now, ByteView datagram) {
         }
     }
 
-    if (forward) stats_.orf_token_tx++;
+    if (forward)
+        stats_.orf_token_tx++;
     token_send(t, forward);
-    if (memb_state_ == MembState::operational) deliver_to_app(false, my_high_seq_received_);
+    if (memb_state_ == MembState::operational)
+        deliver_to_app(false, my_high_seq_received_);
     reset_token_timeout(now);
     reset_token_retransmit_timeout(now);
-    if (i_am_rep && my_token_held_) arm(TimerId::token_hold, now + config_.hold);
+    if (i_am_rep && my_token_held_)
+        arm(TimerId::token_hold, now + config_.hold);
     heartbeat();
     check_invariants();
 }

@@ -82,9 +82,9 @@ struct SendEffect {
     Bytes datagram;     // a complete Totem message
 };
 struct DeliverEffect {
-    NodeId sender = 0;        // originator of the message
-    Bytes payload;            // the totempg packet carried by the MCAST
-    bool swapped = false;     // the payload is in the other byte order
+    NodeId sender = 0;     // originator of the message
+    Bytes payload;         // the totempg packet carried by the MCAST
+    bool swapped = false;  // the payload is in the other byte order
     Guarantee guarantee = Guarantee::agreed;
 };
 struct ConfChgEffect {
@@ -106,7 +106,7 @@ using Effect =
 
 // ---- the state machine --------------------------------------------------------------------
 class Srp {
-public:
+  public:
     // `stored_ring_seq`: the value read from stable storage (ringid_<nodeid>), 0 if none.
     // `seed`: for the optional random send_join delay only.
     Srp(const SrpConfig& config, NodeId my_id, std::uint64_t stored_ring_seq, std::uint64_t seed);
@@ -120,8 +120,7 @@ public:
     // Queue one totempg packet (≤ max_payload()) for ordered broadcast. False when the send
     // queue is full (the caller retries later; nothing was queued); `force` ignores the limit
     // (a re-pack of what was queued before, bounded by one message).
-    bool submit(Instant now, ByteView payload, Guarantee g = Guarantee::agreed,
-                bool force = false);
+    bool submit(Instant now, ByteView payload, Guarantee g = Guarantee::agreed, bool force = false);
     // Packets queued by submit() and not sent yet; drop_pending() forgets them (the upper layer
     // re-packs them after a configuration change).
     std::size_t pending_packets() const { return new_q_.size() + new_q_trans_.size(); }
@@ -179,17 +178,17 @@ public:
     GatherReason last_gather_reason() const { return last_gather_reason_; }
     NodeId last_gather_node() const { return last_gather_node_; }
 
-private:
+  private:
     struct StoredMsg {
-        Bytes raw;               // the datagram exactly as received or sent
-        wire::McastHeader h;     // its header in host values
-        bool swapped = false;    // raw is in the other byte order
+        Bytes raw;             // the datagram exactly as received or sent
+        wire::McastHeader h;   // its header in host values
+        bool swapped = false;  // raw is in the other byte order
     };
     using MsgPtr = std::shared_ptr<const StoredMsg>;
 
     // corosync's sq: messages by seq inside a window of queue_window seqs from head_seqid.
     class SortQueue {
-    public:
+      public:
         void reinit(std::uint32_t head_seqid);
         bool in_range(std::uint32_t seq) const;
         bool inuse(std::uint32_t seq) const { return items_.count(seq) != 0; }
@@ -200,7 +199,7 @@ private:
         std::size_t size() const { return items_.size(); }
         std::uint32_t head() const { return head_seqid_; }
 
-    private:
+      private:
         std::uint32_t head_seqid_ = 0;
         std::map<std::uint32_t, MsgPtr> items_;
         std::map<std::uint32_t, std::uint32_t> miss_;
@@ -242,7 +241,9 @@ private:
     void orf_token_send_initial(Instant now);
 
     // ---- ordering ----
-    SortQueue& current_queue() { return memb_state_ == MembState::recovery ? recovery_q_ : regular_q_; }
+    SortQueue& current_queue() {
+        return memb_state_ == MembState::recovery ? recovery_q_ : regular_q_;
+    }
     std::deque<Pending>& active_new_queue() { return waiting_trans_ack_ ? new_q_trans_ : new_q_; }
     void update_aru();
     void messages_free(std::uint32_t token_aru);
@@ -319,13 +320,13 @@ private:
 
     SortQueue regular_q_, recovery_q_;
     std::deque<Pending> new_q_, new_q_trans_;
-    std::deque<MsgPtr> retrans_q_;   // old-ring messages to re-send encapsulated in RECOVERY
+    std::deque<MsgPtr> retrans_q_;  // old-ring messages to re-send encapsulated in RECOVERY
     std::size_t send_queue_max_;
 
     std::optional<wire::CommitToken> commit_token_;
     NodeId token_target_ = 0;
-    Bytes last_token_sent_;          // ORF or commit token, for the retransmit timer
-    NodeId last_token_from_ = 0;     // forwarder of the last valid ORF token
+    Bytes last_token_sent_;       // ORF or commit token, for the retransmit timer
+    NodeId last_token_from_ = 0;  // forwarder of the last valid ORF token
 
     GatherReason last_gather_reason_ = GatherReason::startup;
     NodeId last_gather_node_ = 0;

@@ -18,18 +18,18 @@ struct SrpStats {
     std::uint64_t commit_entered = 0, commit_token_lost = 0;
     std::uint64_t recovery_entered = 0, recovery_token_lost = 0;
     std::uint64_t consensus_timeouts = 0;
-    std::uint64_t rx_msg_dropped = 0;       // malformed or refused datagrams
+    std::uint64_t rx_msg_dropped = 0;  // malformed or refused datagrams
     std::uint64_t continuous_gather = 0;
     std::uint64_t continuous_sendmsg_failures = 0;
     std::uint64_t firewall_enabled_or_nic_failure = 0;
-    std::uint64_t token_retransmits = 0;    // token re-sent by the retransmit timer
-    std::uint64_t rtr_requested = 0;        // seqs this node put on the rtr list
+    std::uint64_t token_retransmits = 0;  // token re-sent by the retransmit timer
+    std::uint64_t rtr_requested = 0;      // seqs this node put on the rtr list
     std::uint64_t pauses_detected = 0;
     std::uint64_t send_queue_full = 0;
-    std::uint64_t rx_from_excluded = 0;     // JOIN/MERGE_DETECT/MCAST of a refused node
-    std::array<std::uint64_t, 6> decode_errors{};  // by wire::DecodeError
+    std::uint64_t rx_from_excluded = 0;              // JOIN/MERGE_DETECT/MCAST of a refused node
+    std::array<std::uint64_t, 6> decode_errors{};    // by wire::DecodeError
     std::array<std::uint64_t, 14> gather_reasons{};  // by GatherReason
-    std::uint32_t mtt_rx_token = 0;         // mean token rotation, ms (corosync: mtt_rx_token)
+    std::uint32_t mtt_rx_token = 0;  // mean token rotation, ms (corosync: mtt_rx_token)
     std::uint32_t avg_token_workload = 0;
     std::uint32_t avg_backlog_calc = 0;
 };

@@ -65,7 +65,8 @@ void TotemStack::drain() {
         if (auto* d = std::get_if<DeliverEffect>(&e)) {
             std::vector<GroupMessage> msgs;
             pg_.deliver(d->sender, d->payload, d->swapped, msgs);
-            for (auto& m : msgs) effects_.push_back(AppDeliverEffect{std::move(m)});
+            for (auto& m : msgs)
+                effects_.push_back(AppDeliverEffect{std::move(m)});
             continue;
         }
         if (auto* c = std::get_if<ConfChgEffect>(&e)) {
@@ -88,7 +89,8 @@ void TotemStack::drain() {
         std::visit(
             [this](auto&& v) {
                 using T = std::decay_t<decltype(v)>;
-                if constexpr (!std::is_same_v<T, DeliverEffect>) effects_.push_back(std::move(v));
+                if constexpr (!std::is_same_v<T, DeliverEffect>)
+                    effects_.push_back(std::move(v));
             },
             e);
     }

@@ -23,7 +23,7 @@ using StackEffect =
     std::variant<SendEffect, AppDeliverEffect, ConfChgEffect, PersistRingSeqEffect, LogEffect>;
 
 class TotemStack : private PacketSink {
-public:
+  public:
     TotemStack(const SrpConfig& config, NodeId my_id, std::uint64_t stored_ring_seq,
                std::uint64_t seed);
     // Not movable: Srp's token hook points back at this object.
@@ -52,7 +52,7 @@ public:
     Srp& srp() { return srp_; }
     const Totempg& totempg() const { return pg_; }
 
-private:
+  private:
     std::size_t packet_slots_avail() const override { return srp_.send_queue_avail(); }
     bool submit_packet(ByteView packet, Guarantee g) override;
     std::size_t packets_pending() const override { return srp_.pending_packets(); }

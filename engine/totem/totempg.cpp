@@ -119,7 +119,8 @@ bool Totempg::mcast_iov(std::span<const std::string_view> groups, std::span<cons
     ++stats_.msgs_packed;
     Outgoing o;
     o.msg.reserve(total);
-    for (ByteView piece : iov) o.msg.insert(o.msg.end(), piece.begin(), piece.end());
+    for (ByteView piece : iov)
+        o.msg.insert(o.msg.end(), piece.begin(), piece.end());
     o.g = g;
     o.first_packet = first_packet;
     // The last byte is in the buffer (the next packet) or went out in the last one emitted.
@@ -131,14 +132,16 @@ bool Totempg::mcast_iov(std::span<const std::string_view> groups, std::span<cons
 void Totempg::prune_sent(std::size_t unsent) {
     TOTEM_ASSERT(unsent <= emitted_);
     const std::uint64_t sent = emitted_ - unsent;
-    while (!outgoing_.empty() && outgoing_.front().last_packet < sent) outgoing_.pop_front();
+    while (!outgoing_.empty() && outgoing_.front().last_packet < sent)
+        outgoing_.pop_front();
 }
 
 bool Totempg::straddles(std::size_t unsent) const {
     TOTEM_ASSERT(unsent <= emitted_);
     const std::uint64_t sent = emitted_ - unsent;
     for (const Outgoing& o : outgoing_)
-        if (o.first_packet < sent && o.last_packet >= sent) return true;
+        if (o.first_packet < sent && o.last_packet >= sent)
+            return true;
     return false;
 }
 
@@ -165,7 +168,8 @@ void Totempg::resend_unsent(std::size_t unsent, PacketSink& sink) {
 void Totempg::discard_partials() {
     for (auto* set : {&normal_, &trans_}) {
         for (const auto& [node, a] : *set)
-            if (a.state == Assembly::State::collecting) ++stats_.rx_partials_dropped;
+            if (a.state == Assembly::State::collecting)
+                ++stats_.rx_partials_dropped;
         set->clear();
     }
 }
@@ -439,7 +443,8 @@ void Totempg::set_waiting_trans_ack(bool waiting) {
     // Leaving the sync period: a message begun meanwhile (a member already past its own sync
     // sends ordinary messages) continues in the normal set instead of being stranded.
     if (waiting_trans_ack_ && !waiting) {
-        for (auto& [node, a] : trans_) normal_.try_emplace(node, std::move(a));
+        for (auto& [node, a] : trans_)
+            normal_.try_emplace(node, std::move(a));
         trans_.clear();
     }
     waiting_trans_ack_ = waiting;

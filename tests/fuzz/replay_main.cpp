@@ -26,9 +26,11 @@ int main(int argc, char** argv) {
         if (std::filesystem::is_directory(p)) {
             std::vector<std::filesystem::path> files;
             for (const auto& e : std::filesystem::recursive_directory_iterator(p))
-                if (e.is_regular_file()) files.push_back(e.path());
+                if (e.is_regular_file())
+                    files.push_back(e.path());
             std::sort(files.begin(), files.end());
-            for (const auto& f : files) n += run_file(f);
+            for (const auto& f : files)
+                n += run_file(f);
         } else if (std::filesystem::exists(p)) {
             n += run_file(p);
         } else {

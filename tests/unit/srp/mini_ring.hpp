@@ -33,10 +33,10 @@ struct NodeTrace {
 };
 
 class MiniRing {
-public:
-    explicit MiniRing(std::vector<NodeId> ids, SrpConfig config = fast_config())
-        : config_(config) {
-        for (NodeId id : ids) add(id);
+  public:
+    explicit MiniRing(std::vector<NodeId> ids, SrpConfig config = fast_config()) : config_(config) {
+        for (NodeId id : ids)
+            add(id);
     }
 
     static SrpConfig fast_config() {
@@ -89,14 +89,17 @@ public:
     void partition(const std::vector<std::set<NodeId>>& parts) {
         auto part_of = [parts](NodeId n) {
             for (std::size_t i = 0; i < parts.size(); ++i)
-                if (parts[i].count(n)) return static_cast<int>(i);
+                if (parts[i].count(n))
+                    return static_cast<int>(i);
             return -1;
         };
-        partition_rule_ = add_rule(
-            [part_of](NodeId from, NodeId to, const Bytes&) { return part_of(from) != part_of(to); });
+        partition_rule_ = add_rule([part_of](NodeId from, NodeId to, const Bytes&) {
+            return part_of(from) != part_of(to);
+        });
     }
     void heal() {
-        if (partition_rule_) remove_rule(*partition_rule_);
+        if (partition_rule_)
+            remove_rule(*partition_rule_);
         partition_rule_.reset();
     }
 
@@ -118,12 +121,14 @@ public:
     void run_for(Duration d, std::function<bool()> done = {}, int max_steps = 200000) {
         const Instant until = now_ + d;
         for (int step = 0; step < max_steps; ++step) {
-            if (done && done()) return;
+            if (done && done())
+                return;
             if (!net_.empty()) {
                 Packet p = std::move(net_.front());
                 net_.pop_front();
                 auto it = nodes_.find(p.to);
-                if (it == nodes_.end()) continue;
+                if (it == nodes_.end())
+                    continue;
                 it->second->on_packet(now_, p.bytes);
                 collect(p.to);
                 continue;
@@ -131,7 +136,8 @@ public:
             std::optional<Instant> next;
             for (auto& [id, n] : nodes_) {
                 auto d2 = n->next_deadline();
-                if (d2 && (!next || *d2 < *next)) next = d2;
+                if (d2 && (!next || *d2 < *next))
+                    next = d2;
             }
             if (!next || *next > until) {
                 now_ = until;
@@ -154,10 +160,13 @@ public:
             std::optional<RingId> ring;
             for (NodeId m : members) {
                 auto it = nodes_.find(m);
-                if (it == nodes_.end()) return false;
+                if (it == nodes_.end())
+                    return false;
                 const Srp& s = *it->second;
-                if (s.state() != MembState::operational || s.members() != members) return false;
-                if (ring && !(*ring == s.ring_id())) return false;
+                if (s.state() != MembState::operational || s.members() != members)
+                    return false;
+                if (ring && !(*ring == s.ring_id()))
+                    return false;
                 ring = s.ring_id();
             }
             return true;
@@ -168,12 +177,12 @@ public:
 
     std::size_t count_log(NodeId id, const std::string& needle) const {
         const auto& logs = traces_.at(id).logs;
-        return static_cast<std::size_t>(std::count_if(logs.begin(), logs.end(), [&](const std::string& l) {
-            return l.find(needle) != std::string::npos;
-        }));
+        return static_cast<std::size_t>(std::count_if(
+            logs.begin(), logs.end(),
+            [&](const std::string& l) { return l.find(needle) != std::string::npos; }));
     }
 
-private:
+  private:
     struct Packet {
         NodeId from;
         NodeId to;
@@ -182,11 +191,13 @@ private:
 
     void collect(NodeId id) {
         auto it = nodes_.find(id);
-        if (it == nodes_.end()) return;
+        if (it == nodes_.end())
+            return;
         for (Effect& e : it->second->take_outbox()) {
             if (auto* s = std::get_if<SendEffect>(&e)) {
                 if (s->target == 0) {
-                    for (auto& [to, n] : nodes_) enqueue(id, to, s->datagram);
+                    for (auto& [to, n] : nodes_)
+                        enqueue(id, to, s->datagram);
                 } else {
                     enqueue(id, s->target, s->datagram);
                 }
@@ -194,7 +205,8 @@ private:
                 traces_[id].delivered.push_back({d->sender, d->payload});
             } else if (auto* c = std::get_if<ConfChgEffect>(&e)) {
                 traces_[id].confchgs.push_back(*c);
-                if (c->type == ConfChgType::regular) it->second->trans_ack();
+                if (c->type == ConfChgType::regular)
+                    it->second->trans_ack();
             } else if (auto* p = std::get_if<PersistRingSeqEffect>(&e)) {
                 traces_[id].persisted_seq = p->seq;
             } else if (auto* l = std::get_if<LogEffect>(&e)) {
@@ -204,7 +216,8 @@ private:
     }
     void enqueue(NodeId from, NodeId to, const Bytes& b) {
         for (auto& [rid, r] : rules_)
-            if (r(from, to, b)) return;
+            if (r(from, to, b))
+                return;
         net_.push_back(Packet{from, to, b});
     }
 
@@ -218,6 +231,8 @@ private:
     std::optional<int> partition_rule_;
 };
 
-inline std::string text(const Bytes& b) { return std::string(b.begin(), b.end()); }
+inline std::string text(const Bytes& b) {
+    return std::string(b.begin(), b.end());
+}
 
 }  // namespace totem::test

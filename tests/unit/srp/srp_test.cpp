@@ -10,13 +10,18 @@ using namespace totem::test;
 
 namespace {
 
-wire::MessageType type_of(const Bytes& b) { return static_cast<wire::MessageType>(b[3]); }
+wire::MessageType type_of(const Bytes& b) {
+    return static_cast<wire::MessageType>(b[3]);
+}
 
-bool is_type(const Bytes& b, wire::MessageType t) { return b.size() > 3 && type_of(b) == t; }
+bool is_type(const Bytes& b, wire::MessageType t) {
+    return b.size() > 3 && type_of(b) == t;
+}
 
 std::vector<std::string> texts(const NodeTrace& t) {
     std::vector<std::string> out;
-    for (const auto& d : t.delivered) out.push_back(text(d.payload));
+    for (const auto& d : t.delivered)
+        out.push_back(text(d.payload));
     return out;
 }
 
@@ -59,7 +64,8 @@ TEST_CASE("agreed order: every member delivers every message in the same order (
     MiniRing r({1, 2, 3});
     r.start_all();
     REQUIRE(r.run_until_ring({1, 2, 3}));
-    for (int i = 0; i < 20; ++i) REQUIRE(r.submit(static_cast<NodeId>(1 + i % 3), "m" + std::to_string(i)));
+    for (int i = 0; i < 20; ++i)
+        REQUIRE(r.submit(static_cast<NodeId>(1 + i % 3), "m" + std::to_string(i)));
     r.run_for(Duration::ms(3000));
     auto t1 = texts(r.trace(1));
     CHECK(t1.size() == 20);
@@ -68,7 +74,8 @@ TEST_CASE("agreed order: every member delivers every message in the same order (
     // a sender's own messages keep their submission order
     std::vector<std::string> from1;
     for (const auto& d : r.trace(1).delivered)
-        if (d.sender == 1) from1.push_back(text(d.payload));
+        if (d.sender == 1)
+            from1.push_back(text(d.payload));
     CHECK(from1 == std::vector<std::string>{"m0", "m3", "m6", "m9", "m12", "m15", "m18"});
 }
 
@@ -180,7 +187,8 @@ TEST_CASE("RECOVERY -> GATHER on token loss restores the old ring state (§5.6)"
     MiniRing r({1, 2, 3});
     r.start_all();
     REQUIRE(r.run_until_ring({1, 2, 3}));
-    for (int i = 0; i < 5; ++i) REQUIRE(r.submit(1, "x" + std::to_string(i)));
+    for (int i = 0; i < 5; ++i)
+        REQUIRE(r.submit(1, "x" + std::to_string(i)));
     r.run_for(Duration::ms(2000));
     // node 3 dies; while the survivors recover, ORF tokens to node 2 are lost once
     r.crash(3);
@@ -247,9 +255,11 @@ TEST_CASE("FAILED TO RECEIVE: a node that never gets MCASTs excludes itself (§5
     r.add_rule([](NodeId from, NodeId to, const Bytes& b) {
         return to == 3 && from != 3 && is_type(b, wire::MessageType::mcast);
     });
-    for (int i = 0; i < 3; ++i) REQUIRE(r.submit(1, "y" + std::to_string(i)));
+    for (int i = 0; i < 3; ++i)
+        REQUIRE(r.submit(1, "y" + std::to_string(i)));
     r.run_for(Duration::ms(60000), [&] {
-        return r.node(3).stats().gather_reasons[static_cast<int>(GatherReason::failed_to_receive)] > 0;
+        return r.node(3).stats().gather_reasons[static_cast<int>(GatherReason::failed_to_receive)] >
+               0;
     });
     CHECK(r.node(3).stats().gather_reasons[static_cast<int>(GatherReason::failed_to_receive)] > 0);
     CHECK(r.count_log(3, "FAILED TO RECEIVE") >= 1);
@@ -287,8 +297,9 @@ TEST_CASE("a pause reported by the driver postpones token loss and is named as t
     CHECK(r.count_log(1, "Membership change cause: a process pause") == 1);
 }
 
-TEST_CASE("a lost token on a busy ring is retransmitted after a few rotations, not after "
-          "token_retransmit (docs/protocol/deviations.md)") {
+TEST_CASE(
+    "a lost token on a busy ring is retransmitted after a few rotations, not after "
+    "token_retransmit (docs/protocol/deviations.md)") {
     MiniRing r({1, 2, 3});
     r.start_all();
     REQUIRE(r.run_until_ring({1, 2, 3}));
@@ -303,7 +314,8 @@ TEST_CASE("a lost token on a busy ring is retransmitted after a few rotations, n
         return false;
     });
     const auto retx_before = r.node(1).stats().token_retransmits;
-    for (int i = 0; i < 120; ++i) REQUIRE(r.submit(i % 2 ? 1 : 3, "m" + std::to_string(i)));
+    for (int i = 0; i < 120; ++i)
+        REQUIRE(r.submit(i % 2 ? 1 : 3, "m" + std::to_string(i)));
     const Instant t0 = r.now();
     r.run_for(Duration::ms(1000), [&] { return r.trace(2).delivered.size() == 120; });
     REQUIRE(drops == 1);
@@ -333,8 +345,9 @@ TEST_CASE("exclude: a refused node is left out of the ring and cannot come back"
     CHECK(r.node(1).last_gather_node() == 3);
 }
 
-TEST_CASE("safe delivery: a safe message waits until every member has it; agreed does not "
-          "(local mode, docs/protocol/deviations.md)") {
+TEST_CASE(
+    "safe delivery: a safe message waits until every member has it; agreed does not "
+    "(local mode, docs/protocol/deviations.md)") {
     MiniRing r({1, 2, 3});
     r.start_all();
     REQUIRE(r.run_until_ring({1, 2, 3}));

@@ -369,22 +369,26 @@ TEST_CASE("§6.4: partials are per originator", "[totempg][rx]") {
     CHECK(payloads(out) == std::vector<std::string>{"0123456789", "0123456789"});
 }
 
-TEST_CASE("a message fragmented across a configuration change is delivered whole, once, at "
-          "old members and joiners alike (docs/protocol/deviations.md)",
-          "[totempg][confchg]") {
+TEST_CASE(
+    "a message fragmented across a configuration change is delivered whole, once, at "
+    "old members and joiners alike (docs/protocol/deviations.md)",
+    "[totempg][confchg]") {
     Totempg sender(1500);
     RecordingSink sink;
     const Bytes big(5000, 0x5a);  // four packets at netmtu 1500
     const std::string_view group = "a";
-    REQUIRE(sender.mcast(std::span<const std::string_view>(&group, 1), big, Guarantee::agreed, sink));
+    REQUIRE(
+        sender.mcast(std::span<const std::string_view>(&group, 1), big, Guarantee::agreed, sink));
     const Bytes small = bytes_of("after");
-    REQUIRE(sender.mcast(std::span<const std::string_view>(&group, 1), small, Guarantee::agreed, sink));
+    REQUIRE(
+        sender.mcast(std::span<const std::string_view>(&group, 1), small, Guarantee::agreed, sink));
     REQUIRE(sink.packets.size() >= 3);  // "after" is still in the packing buffer
     // The old ring carried the first two packets; then the configuration changed.
     sink.pending = sink.packets.size() - 2;
     Totempg old_member(1500), joiner(1500);
     std::vector<GroupMessage> old_out, joiner_out;
-    for (std::size_t i = 0; i < 2; ++i) old_member.deliver(1, sink.packets[i], false, old_out);
+    for (std::size_t i = 0; i < 2; ++i)
+        old_member.deliver(1, sink.packets[i], false, old_out);
     CHECK(old_out.empty());
     CHECK(old_member.partials_held() == 1);
 
@@ -432,13 +436,15 @@ TEST_CASE("a message begun during the sync period continues after the transition
     RecordingSink sink;
     const std::string_view group = "a";
     const Bytes big(3000, 0x11);
-    REQUIRE(sender.mcast(std::span<const std::string_view>(&group, 1), big, Guarantee::agreed, sink));
+    REQUIRE(
+        sender.mcast(std::span<const std::string_view>(&group, 1), big, Guarantee::agreed, sink));
     REQUIRE(sink.packets.size() >= 2);
     std::vector<GroupMessage> out;
     receiver.set_waiting_trans_ack(true);
     receiver.deliver(5, sink.packets[0], false, out);  // begun while waiting for the ack
     receiver.set_waiting_trans_ack(false);
-    for (std::size_t i = 1; i < sink.packets.size(); ++i) receiver.deliver(5, sink.packets[i], false, out);
+    for (std::size_t i = 1; i < sink.packets.size(); ++i)
+        receiver.deliver(5, sink.packets[i], false, out);
     REQUIRE(out.size() == 1);
     CHECK(out[0].payload == big);
     CHECK(receiver.stats().rx_fragment_lost == 0);
