@@ -11,6 +11,7 @@
 #include "common/bytes.hpp"
 #include "common/prng.hpp"
 #include "engine/totem/totempg.hpp"
+#include "tests/unit/hex.hpp"
 
 namespace totem::pgtest {
 
@@ -18,26 +19,7 @@ inline Bytes bytes_of(std::string_view s) {
     return Bytes(s.begin(), s.end());
 }
 
-inline Bytes from_hex(std::string_view hex) {
-    Bytes out;
-    int nibble = -1;
-    for (char c : hex) {
-        int v = -1;
-        if (c >= '0' && c <= '9')
-            v = c - '0';
-        if (c >= 'a' && c <= 'f')
-            v = c - 'a' + 10;
-        if (v < 0)
-            continue;
-        if (nibble < 0) {
-            nibble = v;
-        } else {
-            out.push_back(static_cast<std::uint8_t>(nibble * 16 + v));
-            nibble = -1;
-        }
-    }
-    return out;
-}
+using totem::test::from_hex;
 
 // Records every packet; `avail` slots, each packet takes one.
 class RecordingSink : public PacketSink {

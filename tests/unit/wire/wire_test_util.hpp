@@ -13,6 +13,7 @@
 
 #include "common/prng.hpp"
 #include "engine/totem/wire.hpp"
+#include "tests/unit/hex.hpp"
 
 namespace totem::wire::test {
 
@@ -303,28 +304,6 @@ inline Bytes encode_any(const Message& msg) {
     return out;
 }
 
-// Hex digits to bytes; anything that is not a hex digit (spaces, '|') is skipped.
-inline Bytes from_hex(const std::string& hex) {
-    Bytes out;
-    int pending = -1;
-    for (char c : hex) {
-        int v = -1;
-        if (c >= '0' && c <= '9')
-            v = c - '0';
-        if (c >= 'a' && c <= 'f')
-            v = c - 'a' + 10;
-        if (c >= 'A' && c <= 'F')
-            v = c - 'A' + 10;
-        if (v < 0)
-            continue;
-        if (pending < 0) {
-            pending = v;
-        } else {
-            out.push_back(static_cast<std::uint8_t>(pending * 16 + v));
-            pending = -1;
-        }
-    }
-    return out;
-}
+using totem::test::from_hex;
 
 }  // namespace totem::wire::test
