@@ -5,7 +5,7 @@
 
 #include "common/bytes.hpp"
 
-namespace totem::test {
+namespace totem::testutil {
 
 inline Bytes from_hex(std::string_view hex) {
     Bytes out;
@@ -30,4 +30,4 @@ inline Bytes from_hex(std::string_view hex) {
     return out;
 }
 
-}  // namespace totem::test
+}  // namespace totem::testutil

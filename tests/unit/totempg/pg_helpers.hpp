@@ -19,7 +19,7 @@ inline Bytes bytes_of(std::string_view s) {
     return Bytes(s.begin(), s.end());
 }
 
-using totem::test::from_hex;
+using totem::testutil::from_hex;
 
 // Records every packet; `avail` slots, each packet takes one.
 class RecordingSink : public PacketSink {

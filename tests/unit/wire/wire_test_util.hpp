@@ -304,6 +304,6 @@ inline Bytes encode_any(const Message& msg) {
     return out;
 }
 
-using totem::test::from_hex;
+using totem::testutil::from_hex;
 
 }  // namespace totem::wire::test
