@@ -654,7 +654,8 @@ class Cluster:
                 if w.members != want or not w.history:
                     continue
                 last = w.history[-1]
-                if since is not None and last.time < since - 0.001:
+                # libqb stamps log lines with a coarse clock (a few ms behind): allow 10 ms.
+                if since is not None and last.time < since - 0.010:
                     continue
                 found[i] = last
             if len(found) == len(nodes):

@@ -75,6 +75,7 @@ def case_sigterm():
     """SIGTERM: the node sends a LEAVE; the others re-form well under the token timeout."""
     with harness.Cluster(3, kind="totemd", transport="knet", crypto=True) as c:
         c.wait_for_membership([1, 2, 3], [1, 2, 3], timeout=TIMEOUT_S)
+        time.sleep(1)  # a settled ring, not one still forming
         t_term = c.terminate(2)
         m = c.wait_for_membership([1, 3], [1, 3], timeout=TIMEOUT_S, since=t_term)
         took = m.time - t_term
