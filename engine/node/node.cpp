@@ -281,7 +281,7 @@ void Node::config_check(const GroupMessage& m) {
     const std::uint64_t digest = r.u64();
     if (!r.ok() || magic != kConfigCheckMagic || version != 1) {
         set_key("stats.totemd.config_check_malformed",
-                CmapValue::uint(ValueType::U64, ++unknown_service_msgs_[0xFFFD]));
+                CmapValue::uint(ValueType::U64, ++config_check_malformed_));
         return;
     }
     const std::string theirs(name.begin(), name.end());
@@ -295,8 +295,7 @@ void Node::config_check(const GroupMessage& m) {
     if (!contains_node(stack_.srp().excluded(), m.sender))
         Logger::log(LogLevel::warning, "MAIN",
                     "Refusing node " + std::to_string(m.sender) + ": " + why);
-    set_key("stats.totemd.config_mismatch",
-            CmapValue::uint(ValueType::U64, ++unknown_service_msgs_[0xFFFC]));
+    set_key("stats.totemd.config_mismatch", CmapValue::uint(ValueType::U64, ++config_mismatches_));
     stack_.srp().exclude(now(), m.sender);
 }
 
@@ -311,7 +310,7 @@ void Node::deliver(const GroupMessage& m) {
     if (!group_a) {
         // corosync's synchronisation engine (group "sync"): not implemented yet. Counted and
         // dropped; the first SERVICE_BUILD of each ring is logged with the services it names.
-        const std::uint64_t n = ++unknown_service_msgs_[0xFFFF];
+        const std::uint64_t n = ++dropped_sync_;
         set_key("stats.totemd.dropped.sync", CmapValue::uint(ValueType::U64, n));
         Reader r(m.payload);
         const std::uint32_t id = r.u32();
@@ -333,7 +332,7 @@ void Node::deliver(const GroupMessage& m) {
     }
     if (m.payload.size() < kExecHeaderSize) {
         set_key("stats.totemd.dropped.malformed_exec",
-                CmapValue::uint(ValueType::U64, ++unknown_service_msgs_[0xFFFE]));
+                CmapValue::uint(ValueType::U64, ++dropped_malformed_exec_));
         return;
     }
     Reader r(m.payload);

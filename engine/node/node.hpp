@@ -88,7 +88,10 @@ class Node {
     bool stopping_ = false;
     conf::Cmap keys_;
     std::map<std::uint32_t, std::uint32_t> join_count_;
-    std::map<std::uint16_t, std::uint64_t> unknown_service_msgs_;  // by service id: dropped
+    // Counted and dropped: exec messages by service id, and the other kinds by name.
+    std::map<std::uint16_t, std::uint64_t> unknown_service_msgs_;
+    std::uint64_t dropped_sync_ = 0, dropped_malformed_exec_ = 0;
+    std::uint64_t config_check_malformed_ = 0, config_mismatches_ = 0;
     std::uint64_t config_changes_ = 0;
     std::uint64_t pload_sent_ = 0, pload_received_ = 0;
     std::map<NodeId, std::uint64_t> pload_from_;

@@ -1489,8 +1489,11 @@ void Srp::check_invariants() const {
         TOTEM_ASSERT(contains(my_memb_list_, my_id_));
         TOTEM_ASSERT(std::is_sorted(my_memb_list_.begin(), my_memb_list_.end()));
         TOTEM_ASSERT(seq_lte(my_high_delivered_, my_high_seq_received_));
+        // Nothing is released that was not delivered here first.
+        TOTEM_ASSERT(seq_lte(last_released_, my_high_delivered_));
+        // Safe delivery never runs ahead of what every member is known to have.
+        TOTEM_ASSERT(safe_point_ == 0 || seq_lte(safe_point_, my_high_seq_received_));
     }
-    TOTEM_ASSERT(new_q_.size() <= send_queue_max_ + new_q_trans_.size() + send_queue_max_);
     TOTEM_ASSERT(contains(my_proc_list_, my_id_) || !started_);
 }
 
