@@ -155,18 +155,22 @@ TEST_CASE("knet: two links, passive mode: both come up, traffic flows", "[knet]"
         r.value()->set_receiver(inbox.for_node(id));
         t.push_back(std::move(r.value()));
     }
-    auto both_links_up = [&] {
-        for (const auto& s : t[0]->status()) {
-            if (s.nodeid != 2)
+    // knet discards data from a host it does not yet see as reachable, so both ends must see
+    // both links up before the first datagram (one end's view alone raced on a loaded machine).
+    auto both_links_up = [&](const Transport& tr, NodeId peer) {
+        for (const auto& s : tr.status()) {
+            if (s.nodeid != peer)
                 continue;
             std::size_t up = 0;
             for (const auto& l : s.links)
                 up += l.connected ? 1 : 0;
-            return up == 2;
+            return s.reachable && up == 2;
         }
         return false;
     };
-    REQUIRE(run_until(io, both_links_up, std::chrono::seconds(15)));
+    REQUIRE(run_until(
+        io, [&] { return both_links_up(*t[0], 2) && both_links_up(*t[1], 1); },
+        std::chrono::seconds(15)));
     REQUIRE(t[0]->send(2, totem_datagram(1, "over link 1")));
     REQUIRE(run_until(io, [&] { return inbox.has(2, "over link 1"); }));
     for (const auto& s : t[0]->status()) {
