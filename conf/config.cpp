@@ -31,6 +31,7 @@ struct Ctx {
     Cmap& keys;
     const std::map<std::string, int>& section_lines;
     std::vector<Diag>& warnings;
+    const DeriveOptions& opts;
 
     int section_line(const std::string& s) const {
         auto it = section_lines.find(s);
@@ -266,8 +267,15 @@ std::optional<Diag> read_log_target(Ctx& c, const std::string& path, LogTarget& 
             return c.err(c.line_of(key("syslog_priority")), "unknown syslog priority specified");
         t.syslog_priority = *v;
     }
-    if (auto v = c.str(key("logfile")))
+    if (auto v = c.str(key("logfile"))) {
         t.logfile = *v;
+        // logsys opens the file as soon as it reads the key, whatever to_logfile says.
+        if (c.opts.open_logfile)
+            if (auto why = c.opts.open_logfile(*v))
+                return c.err(c.line_of(key("logfile")), "Can't open logfile '" + *v +
+                                                            "' for reason: " + why->first + " (" +
+                                                            std::to_string(why->second) + ")");
+    }
     if (c.str(key("to_file")))
         c.warn(c.line_of(key("to_file")),
                "the to_file config parameter has been obsoleted; use to_logfile");
@@ -506,7 +514,7 @@ Result<Derived, Diag> derive_config(CmapBuild build, const std::string& file, co
     Config& cfg = out.config;
     cfg.file = file;
     cfg.keys = std::move(build.keys);
-    Ctx c{file, cfg.keys, build.section_lines, out.warnings};
+    Ctx c{file, cfg.keys, build.section_lines, out.warnings, opts};
     Totem& t = cfg.totem;
 
     // ISSUE-NOTES: corosync runs with unknown top-level sections; say so, do not refuse.

@@ -9,6 +9,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -156,6 +157,9 @@ struct Config {
 struct DeriveOptions {
     std::optional<std::uint32_t> local_nodeid;  // override: never look at the host
     std::string default_keyfile = "/etc/corosync/authkey";
+    // Opens (creating) a logfile as corosync does while reading the logging section; returns
+    // why it cannot, as strerror text and errno. Unset: logfiles are not checked (tools, tests).
+    std::function<std::optional<std::pair<std::string, int>>(const std::string&)> open_logfile;
 };
 
 struct Derived {

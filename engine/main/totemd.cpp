@@ -1,14 +1,20 @@
 // totemd: command line, configuration, and the config-only modes.
 //
-//   totemd -t [-c FILE]              check the configuration: its problems, or "Configuration is
-//   OK" totemd --dump-config [-c FILE]   the cmap keys corosync 3.1.7 would make, `key (type) =
-//   value` totemd [-f] [-c FILE]            run the daemon (engine/main/daemon.hpp)
+// - `totemd -t [-c FILE]`: check the configuration; print its problems or "Configuration is OK".
+// - `totemd --dump-config [-c FILE]`: the cmap keys corosync 3.1.7 would make, one
+//   `key (type) = value` per line.
+// - `totemd [-f] [-c FILE]`: run the daemon (engine/main/daemon.hpp).
 //
 // Exit status: 0 fine, 2 configuration refused (each problem as FILE:LINE: message), 1 other.
 #include <fmt/core.h>
 #include <CLI/CLI.hpp>
 
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -66,6 +72,17 @@ int main(int argc, char** argv) {
 
     totem::conf::LoadOptions opts;
     opts.derive.local_nodeid = local_nodeid;
+    // As logsys does (fopen "a+"): the file is created if it is missing.
+    opts.derive.open_logfile =
+        [](const std::string& path) -> std::optional<std::pair<std::string, int>> {
+        int fd = ::open(path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0666);
+        if (fd < 0) {
+            int err = errno;
+            return std::pair{std::string(std::strerror(err)), err};
+        }
+        ::close(fd);
+        return std::nullopt;
+    };
     if (!default_authkey.empty())
         opts.derive.default_keyfile = default_authkey;
     if (!hosts_file.empty()) {

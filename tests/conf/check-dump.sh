@@ -4,6 +4,7 @@
 # tests/conf/authkey) must print exactly the keys real corosync 3.1.7 published (EXPECTED),
 # apart from the few keys corosync's mon/wd services create at run time (see README.md).
 set -euo pipefail
+source "$(dirname "$0")/private-logdir.sh"
 totemd=$1 conf=$2 expected=$3 nodeid=$4
 here=$(cd "$(dirname "$0")" && pwd)
 # The mon service owns resources.system.*.poll_period (it writes its own 3000 over a configured

@@ -2,6 +2,7 @@
 # check-good.sh TOTEMD FILE NODEID — `totemd -t` accepts FILE: exit 0, "Configuration is OK" on
 # stdout, and on stderr exactly the warnings of FILE's .warnings file (none when it is absent).
 set -euo pipefail
+source "$(dirname "$0")/private-logdir.sh"
 totemd=$1 file=$2 nodeid=$3
 here=$(cd "$(dirname "$0")" && pwd)
 cd "$here/good"

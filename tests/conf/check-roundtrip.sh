@@ -3,6 +3,7 @@
 # totem-confconv, and back again, changes nothing that corosync would see: all three give the
 # same `totemd --dump-config`.
 set -euo pipefail
+source "$(dirname "$0")/private-logdir.sh"
 totemd=$1 confconv=$2 file=$3 nodeid=$4
 here=$(cd "$(dirname "$0")" && pwd)
 tmp=$(mktemp -d)

@@ -233,6 +233,39 @@ TEST_CASE("quorum and logging options", "[conf][quorum][logging]") {
     CHECK(key(c, "logging.logger_subsys.QUORUM.subsys") == "str QUORUM");
 }
 
+TEST_CASE("every logfile named is opened while the config is read, as logsys does",
+          "[conf][logging]") {
+    std::vector<std::string> opened;
+    LoadOptions o;
+    o.host = host("x", {"10.1.0.1"});
+    o.derive.open_logfile =
+        [&](const std::string& path) -> std::optional<std::pair<std::string, int>> {
+        opened.push_back(path);
+        if (path.rfind("/missing/", 0) == 0)
+            return std::pair{std::string("No such file or directory"), 2};
+        return std::nullopt;
+    };
+    // to_logfile: no does not spare the check: logsys opens the file when it reads the key.
+    auto ok = load_text(kTotem + nodes(2) +
+                            "logging {\nto_logfile: no\nlogfile: /var/log/a.log\n"
+                            "logger_subsys {\nsubsys: KNET\nlogfile: /var/log/k.log\n}\n}\n",
+                        "t.conf", Format::Conf, o);
+    REQUIRE(ok.ok());
+    CHECK(opened == std::vector<std::string>{"/var/log/a.log", "/var/log/k.log"});
+    auto bad = load_text(kTotem + nodes(2) +
+                             "logging {\nto_logfile: yes\nlogger_subsys {\nsubsys: KNET\n"
+                             "logfile: /missing/k.log\n}\n}\n",
+                         "t.conf", Format::Conf, o);
+    REQUIRE_FALSE(bad.ok());
+    CHECK(bad.error().str() ==
+          "t.conf:19: Can't open logfile '/missing/k.log' for reason: No "
+          "such file or directory (2)");
+    // Without an opener (tools, tests) nothing is opened and nothing is refused.
+    REQUIRE(
+        load(kTotem + nodes(2) + "logging {\nlogfile: /missing/a.log\n}\n", host("x", {"10.1.0.1"}))
+            .ok());
+}
+
 TEST_CASE("warnings, not refusals, where corosync runs the file", "[conf][warn]") {
     auto r = load(kTotem + nodes(3) + "quorum {\ntwo_node: 1\n}\nfoo {\nbar: 1\n}\n",
                   host("x", {"10.1.0.1"}));
