@@ -210,6 +210,27 @@ struct Pending {
     int line;
 };
 
+// A uid or gid item of a uidgid section (in corosync.conf or a uidgid.d file):
+// uidgid.config.uid.<N> / uidgid.config.gid.<N> = 1 (u8).
+std::optional<Diag> uidgid_item(const Section::Item& it, const std::string& file,
+                                const IdLookup& ids, Cmap& keys) {
+    bool is_uid = it.key == "uid";
+    if (!is_uid && it.key != "gid")
+        return Diag{file, it.line, "uidgid: Only uid and gid are allowed items"};
+    long id = -1;
+    auto fn = is_uid ? ids.uid : ids.gid;
+    if (fn)
+        id = fn(it.value);
+    if (id < 0)
+        return Diag{file, it.line,
+                    "The '" + it.value + "' " + (is_uid ? "user" : "group") +
+                        " is not found in /etc/" + (is_uid ? "passwd" : "group") +
+                        ", please read the documentation."};
+    keys[std::string("uidgid.config.") + (is_uid ? "uid." : "gid.") + std::to_string(id)] =
+        CmapValue::uint(ValueType::U8, 1, it.line);
+    return std::nullopt;
+}
+
 struct Walker {
     Walker(const std::string& f, const IdLookup& i) : file(f), ids(i) {}
     const std::string& file;
@@ -470,22 +491,8 @@ std::optional<Diag> Walker::item(const std::string& path, const std::string& key
                 subsys_items.push_back(Pending{key, value, line});
             }
             return std::nullopt;
-        case State::Uidgid: {
-            bool is_uid = key == "uid";
-            if (!is_uid && key != "gid")
-                return err(line, "uidgid: Only uid and gid are allowed items");
-            long id = -1;
-            auto fn = is_uid ? ids.uid : ids.gid;
-            if (fn)
-                id = fn(value);
-            if (id < 0)
-                return err(line, "The '" + value + "' " + (is_uid ? "user" : "group") +
-                                     " is not found in /etc/" + (is_uid ? "passwd" : "group") +
-                                     ", please read the documentation.");
-            return set(
-                std::string("uidgid.config.") + (is_uid ? "uid." : "gid.") + std::to_string(id),
-                CmapValue::uint(ValueType::U8, 1, line), line);
-        }
+        case State::Uidgid:
+            return uidgid_item(Section::Item{key, value, line, -1}, file, ids, out.keys);
         case State::Member:
             if (key != "memberaddr")
                 return err(line, "Only memberaddr is allowed in member section");
@@ -705,6 +712,25 @@ Result<CmapBuild, Diag> build_cmap(const Section& root, const std::string& file,
     if (auto e = w.walk(root, "", State::Normal))
         return Err{*e};
     return std::move(w.out);
+}
+
+std::optional<Diag> add_uidgid_file(const Section& root, const std::string& file,
+                                    const IdLookup& ids, Cmap& keys) {
+    // exec/coroparse.c uidgid_config_parser_cb: only `uidgid { uid: .. gid: .. }` sections.
+    for (const auto& it : root.items) {
+        if (!root.is_section(it))
+            return Diag{file, it.line, "uidgid: Only uid and gid are allowed items"};
+        const Section& sec = root.child(it);
+        if (it.key != "uidgid")
+            return Diag{file, it.line, "uidgid: Can't add subsection different than uidgid"};
+        for (const auto& item : sec.items) {
+            if (sec.is_section(item))
+                return Diag{file, item.line, "uidgid: Can't add subsection different than uidgid"};
+            if (auto e = uidgid_item(item, file, ids, keys))
+                return e;
+        }
+    }
+    return std::nullopt;
 }
 
 }  // namespace totem::conf

@@ -10,6 +10,7 @@
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 
 #include "common/result.hpp"
@@ -52,6 +53,11 @@ struct IdLookup {
 
 Result<CmapBuild, Diag> build_cmap(const Section& root, const std::string& file,
                                    const IdLookup& ids = {});
+
+// Adds the keys of one uidgid.d file (already parsed) to keys; corosync reads every regular file
+// of <dir of corosync.conf>/uidgid.d after corosync.conf.
+std::optional<Diag> add_uidgid_file(const Section& root, const std::string& file,
+                                    const IdLookup& ids, Cmap& keys);
 
 // `key (type) = value` lines, sorted, as `corosync-cmapctl` prints them.
 std::string dump_cmap(const Cmap& keys);

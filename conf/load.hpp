@@ -21,6 +21,10 @@ Format format_for(const std::string& path);
 struct LoadOptions {
     DeriveOptions derive;
     std::optional<HostEnv> host;  // default: system_host()
+    // The uidgid.d directory whose regular files add uidgid sections after the main file.
+    // load_file defaults it to <directory of the file>/uidgid.d, as corosync does; load_text
+    // reads none unless it is given. "" reads none.
+    std::optional<std::string> uidgid_dir;
 };
 
 struct Loaded {

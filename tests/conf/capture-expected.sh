@@ -11,7 +11,8 @@
 # LOCAL_ADDR: the addresses to make local in the namespace (the node that plays "this" node);
 # HOSTNAME: the uname nodename corosync sees (an UTS namespace). Names used by the config
 # resolve through a private /etc/hosts written from tests/conf/hosts. A crypto config finds
-# tests/conf/authkey as /etc/corosync/authkey. Needs root. Everything it starts it stops by
+# tests/conf/authkey as /etc/corosync/authkey, and a uidgid.d next to CONFIG as
+# /etc/corosync/uidgid.d. Needs root. Everything it starts it stops by
 # pid; the namespace is deleted on exit. Output: `key (type) = value` lines of the prefixes
 # totem., nodelist., quorum., logging., resources., system., runtime.config., sorted.
 set -euo pipefail
@@ -48,6 +49,8 @@ done
 mkdir -p "$work"/{run,lib,log,etc}
 cp "$conf" "$work/etc/corosync.conf"
 cp "$here/authkey" "$work/etc/authkey"
+# corosync reads <dir of corosync.conf>/uidgid.d: bring the config's own along when it has one
+if [ -d "$(dirname "$conf")/uidgid.d" ]; then cp -r "$(dirname "$conf")/uidgid.d" "$work/etc/"; fi
 chmod 400 "$work/etc/authkey"
 { echo "127.0.0.1 localhost"; echo "::1 localhost"; cat "$here/hosts"; } >"$work/hosts"
 
