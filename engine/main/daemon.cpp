@@ -42,6 +42,51 @@ void crash_handler(int sig) {
     ::raise(sig);
 }
 
+// Without -f: fork before anything starts a thread (libknet's handles do), as corosync does,
+// but keep the terminal until the start-up is decided. The parent waits on a pipe: "ready" from
+// the child is exit 0; the pipe closing without it (the child printed why on the inherited
+// stderr and exited) is exit 1. Returns the pipe's write end in the child, -1 on error.
+int detach(std::string& error) {
+    int p[2];
+    if (::pipe2(p, O_CLOEXEC) != 0) {
+        error = std::string("pipe(): ") + std::strerror(errno);
+        return -1;
+    }
+    const pid_t pid = ::fork();
+    if (pid < 0) {
+        error = std::string("fork(): ") + std::strerror(errno);
+        return -1;
+    }
+    if (pid > 0) {
+        ::close(p[1]);
+        std::string got;
+        char buf[64];
+        for (;;) {
+            ssize_t n = ::read(p[0], buf, sizeof buf);
+            if (n > 0)
+                got.append(buf, static_cast<std::size_t>(n));
+            else if (n == 0 || errno != EINTR)
+                break;
+        }
+        ::_exit(got == "ready" ? 0 : 1);  // no atexit handlers: the child owns the logs now
+    }
+    ::close(p[0]);
+    ::setsid();
+    return p[1];
+}
+
+// The child has started: release the terminal, then the waiting parent.
+void report_ready(int fd) {
+    int devnull = ::open("/dev/null", O_RDWR | O_CLOEXEC);
+    if (devnull >= 0) {
+        for (int std_fd : {0, 1, 2})
+            ::dup2(devnull, std_fd);
+        ::close(devnull);
+    }
+    [[maybe_unused]] ssize_t n = ::write(fd, "ready", 5);
+    ::close(fd);
+}
+
 // One daemon per network namespace: an abstract unix socket is per namespace and vanishes
 // with the process, so a stale lock cannot exist.
 int take_namespace_lock(std::string& error) {
@@ -203,6 +248,14 @@ int run_daemon(const conf::Config& config, const DaemonOptions& options) {
         return 1;
     };
 
+    int ready_fd = -1;
+    if (!options.foreground) {
+        std::string error;
+        ready_fd = detach(error);
+        if (ready_fd < 0)
+            return fail(error);
+    }
+
     std::string lock_error;
     const int lock_fd = take_namespace_lock(lock_error);
     if (lock_fd < 0)
@@ -222,10 +275,9 @@ int run_daemon(const conf::Config& config, const DaemonOptions& options) {
     if (!transport)
         return fail(transport.error());
 
-    if (!options.foreground) {
-        if (::daemon(0, 0) != 0)
-            return fail(std::string("daemon(): ") + std::strerror(errno));
-    }
+    const std::string pid_file = state_dir + "/totemd.pid";
+    if (std::ofstream pf(pid_file); pf)
+        pf << ::getpid() << "\n";
 
     g_blackbox_path = state_dir + "/fdata";
     for (int sig : {SIGSEGV, SIGABRT, SIGBUS, SIGFPE, SIGILL})
@@ -265,9 +317,12 @@ int run_daemon(const conf::Config& config, const DaemonOptions& options) {
     wait_info();
 
     n.start();
+    if (ready_fd >= 0)
+        report_ready(ready_fd);
     io.run();
     Logger::log(LogLevel::notice, "MAIN", "totemd Cluster Engine exiting normally");
     Logger::close();
+    std::filesystem::remove(pid_file, ec);
     ::close(lock_fd);
     return 0;
 }

@@ -257,6 +257,49 @@ def case_startup_errors():
             check(len(err) >= 1, f"{what}: says why")
 
 
+def case_daemonize():
+    """Without -f, totemd detaches once it has started (exit 0, pid in <state>/totemd.pid), and
+    the detached daemon works: libknet's threads start after the fork, so it joins a ring. A
+    start-up error still reaches the terminal with a non-zero exit."""
+    with harness.Cluster(2, kind=["external", "totemd"], transport="knet", crypto=True) as c:
+        node = c.nodes[1]
+        state = os.path.join(node.dir, "lib")
+        env = dict(os.environ, TOTEMD_STATE_DIR=state)
+        t0 = time.time()
+        out = subprocess.run(["ip", "netns", "exec", node.ns, c.totemd, "-c", node.conf],
+                             capture_output=True, text=True, timeout=20, env=env)
+        took = time.time() - t0
+        pid_file = os.path.join(state, "totemd.pid")
+        pid = int(open(pid_file).read()) if os.path.exists(pid_file) else 0
+        if pid:
+            c.pids.add(pid)
+        print(f"daemonize: exit {out.returncode} after {took:.2f}s, pid {pid}, "
+              f"output {out.stdout.strip()!r} {out.stderr.strip()!r}")
+        check(out.returncode == 0, f"exit 0 once started: {out.stderr}")
+        check(out.stdout == "" and out.stderr == "", "nothing on the terminal")
+        check(pid > 0 and harness.pid_alive(pid), "the detached daemon runs")
+        check(os.getsid(pid) == pid, "in a session of its own")
+
+        m = c.wait_for_membership([2], [1, 2], timeout=TIMEOUT_S)
+        print(f"daemonize: node 2 sees ring {m.ring_id} with the detached node 1")
+
+        again = subprocess.run(["ip", "netns", "exec", node.ns, c.totemd, "-c", node.conf],
+                               capture_output=True, text=True, timeout=20,
+                               env=dict(env, TOTEMD_STATE_DIR=os.path.join(node.dir, "lib2")))
+        print(f"daemonize: second start: exit {again.returncode}: {again.stderr.strip()}")
+        check(again.returncode == 1, "a start-up error is a non-zero exit")
+        check("already running in this network namespace" in again.stderr, again.stderr)
+
+        os.kill(pid, signal.SIGTERM)
+        deadline = time.time() + 10
+        while time.time() < deadline and harness.pid_alive(pid):
+            time.sleep(0.05)
+        check(not harness.pid_alive(pid), "SIGTERM stops it")
+        check(not os.path.exists(pid_file), "the pid file is removed at exit")
+        m = c.wait_for_membership([2], [2], timeout=TIMEOUT_S)
+        print(f"daemonize: stopped by SIGTERM; node 2 alone in ring {m.ring_id}")
+
+
 CASES = {
     "knet3": case_knet3,
     "knet5_two_links": case_knet5_two_links,
@@ -273,6 +316,7 @@ CASES = {
     "blackbox": case_blackbox,
     "second_instance": case_second_instance,
     "startup_errors": case_startup_errors,
+    "daemonize": case_daemonize,
 }
 
 
