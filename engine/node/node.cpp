@@ -269,9 +269,18 @@ Bytes Node::config_check_message() const {
     return b;
 }
 
+void Node::apply_refusals() {
+    for (NodeId n : refusals_pending_)
+        stack_.srp().exclude(now(), n);
+    refusals_pending_.clear();
+}
+
 void Node::config_check(const GroupMessage& m) {
-    if (m.sender == config_.local_nodeid)
+    if (m.sender == config_.local_nodeid) {
+        own_check_pending_ = false;
+        apply_refusals();
         return;
+    }
     Reader r(m.payload);
     const std::uint32_t magic = r.u32();
     const std::uint8_t version = r.u8();
@@ -292,11 +301,15 @@ void Node::config_check(const GroupMessage& m) {
         why = "its nodelist differs from ours";
     if (why.empty())
         return;
-    if (!contains_node(stack_.srp().excluded(), m.sender))
-        Logger::log(LogLevel::warning, "MAIN",
-                    "Refusing node " + std::to_string(m.sender) + ": " + why);
     set_key("stats.totemd.config_mismatch", CmapValue::uint(ValueType::U64, ++config_mismatches_));
-    stack_.srp().exclude(now(), m.sender);
+    if (contains_node(stack_.srp().excluded(), m.sender) ||
+        contains_node(refusals_pending_, m.sender))
+        return;
+    Logger::log(LogLevel::warning, "MAIN",
+                "Refusing node " + std::to_string(m.sender) + ": " + why);
+    refusals_pending_.push_back(m.sender);
+    if (!own_check_pending_)
+        apply_refusals();
 }
 
 void Node::deliver(const GroupMessage& m) {
@@ -415,7 +428,9 @@ void Node::confchg(const ConfChgEffect& c) {
     stack_.trans_ack();
     if (!c.joined.empty()) {
         const Bytes check = config_check_message();
-        stack_.mcast(kConfigCheckGroup, check);
+        // Safe: once it is delivered here, every member of the ring has it.
+        if (stack_.mcast(kConfigCheckGroup, check, Guarantee::safe))
+            own_check_pending_ = true;
     }
     Logger::log(LogLevel::notice, "MAIN",
                 "Completed service synchronization, ready to provide service.");

@@ -92,6 +92,12 @@ class Node {
     std::map<std::uint16_t, std::uint64_t> unknown_service_msgs_;
     std::uint64_t dropped_sync_ = 0, dropped_malformed_exec_ = 0;
     std::uint64_t config_check_malformed_ = 0, config_mismatches_ = 0;
+    // A refusal waits until our own check of the ring has been delivered (safe): then every
+    // member, the refused node included, has our check too and refuses us in turn. Excluding at
+    // once tore the ring before the refused node saw why, and it kept merging back (a storm).
+    bool own_check_pending_ = false;
+    NodeList refusals_pending_;
+    void apply_refusals();
     std::uint64_t config_changes_ = 0;
     std::uint64_t pload_sent_ = 0, pload_received_ = 0;
     std::map<NodeId, std::uint64_t> pload_from_;

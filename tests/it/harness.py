@@ -327,7 +327,8 @@ class Cluster:
                  node_cluster_name: Optional[dict] = None, realtime: bool = True,
                  keep: Optional[bool] = None, crypto_model: Optional[str] = None,
                  env: Optional[dict] = None, node_env: Optional[dict] = None,
-                 interface_extra: Optional[dict] = None, verbose: bool = False):
+                 interface_extra: Optional[dict] = None, verbose: bool = False,
+                 node_extra_nodes: Optional[dict] = None):
         if n < 1 or n > 64:
             raise ValueError("1..64 nodes")
         if links not in (1, 2):
@@ -354,6 +355,9 @@ class Cluster:
         self.interface_extra = dict(interface_extra or {})
         self.node_totem_extra = dict(node_totem_extra or {})
         self.node_cluster_name = dict(node_cluster_name or {})
+        # {node: [nodeid, ...]}: nodelist entries only that node's config has (at the addresses
+        # such nodes would have; nobody holds them), for a nodelist that differs.
+        self.node_extra_nodes = dict(node_extra_nodes or {})
         self.realtime = realtime
         self.env = dict(env or {})
         self.node_env = dict(node_env or {})
@@ -481,7 +485,7 @@ class Cluster:
             out.append("    }")
         out.append("}")
         out.append("nodelist {")
-        for i in range(1, self.n + 1):
+        for i in list(range(1, self.n + 1)) + list(self.node_extra_nodes.get(node.id, [])):
             out.append("    node {")
             for link in range(self.links):
                 out.append(f"        ring{link}_addr: {self.addr(i, link)}")

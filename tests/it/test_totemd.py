@@ -174,23 +174,42 @@ def case_bad_authkey():
         check(dropped > 0, "failed authentications are counted")
 
 
-def case_cluster_name_mismatch():
-    """A node whose config has another cluster_name is refused, with a log line saying why."""
-    with harness.Cluster(3, kind="totemd", transport="knet", crypto=True,
-                         node_cluster_name={3: "another-cluster"}) as c:
+def refused(what: str, why: str, **cluster) -> None:
+    """Node 3's config differs from nodes 1 and 2's: they refuse it (and it them), each saying
+    why in one log line; 1 and 2 form their ring, 3 stays alone."""
+    with harness.Cluster(3, kind="totemd", transport="knet", crypto=True, **cluster) as c:
         c.wait_for_membership([1, 2], [1, 2], timeout=TIMEOUT_S)
         deadline = time.time() + 20
-        while time.time() < deadline and not c.nodes[1].watcher.grep(r"Refusing node 3"):
+        while time.time() < deadline and not (c.nodes[1].watcher.grep(r"Refusing node 3") and
+                                               c.nodes[3].watcher.grep(r"Refusing node 1")):
             time.sleep(0.2)
             c.poll()
-        time.sleep(5)  # the ring settles without node 3
-        c.poll()
-        why = c.nodes[1].watcher.grep(r"Refusing node 3")
-        print(f"cluster_name_mismatch: node 1 sees {c.members(1)}, node 3 sees {c.members(3)}; "
-              f"node 1 logged: {why[0].split('] ', 1)[-1] if why else None}")
-        check(why and "cluster_name is 'another-cluster'" in why[0], "a log line saying why")
+        time.sleep(2)  # the ring settles without node 3
+        churn = c.quiet_for([1, 2, 3], 8)
+        said1 = c.nodes[1].watcher.grep(r"Refusing node 3")
+        said3 = c.nodes[3].watcher.grep(r"Refusing node 1")
+        print(f"{what}: node 1 sees {c.members(1)}, node 3 sees {c.members(3)}; node 1 logged: "
+              f"{said1[0].split('] ', 1)[-1] if said1 else None}; node 3 logged: "
+              f"{said3[0].split('] ', 1)[-1] if said3 else None}")
+        print(f"{what}: {len(churn)} membership changes in the 8 s after settling")
+        check(not churn, f"no membership churn once refused: {churn[:4]}")
+        check(said1 and why in said1[0], "node 1: a log line saying why")
+        check(bool(said3), "node 3 refuses node 1 too")
         check(tuple(c.members(1)) == (1, 2), f"node 1 sees {c.members(1)}")
         check(tuple(c.members(3)) == (3,), f"node 3 sees {c.members(3)}")
+        keys = c.runtime_keys(1)
+        check(int(keys.get("stats.totemd.config_mismatch", "0")) >= 1, "counted")
+
+
+def case_cluster_name_mismatch():
+    """A node whose config has another cluster_name is refused, with a log line saying why."""
+    refused("cluster_name_mismatch", "cluster_name is 'another-cluster'",
+            node_cluster_name={3: "another-cluster"})
+
+
+def case_nodelist_mismatch():
+    """A node whose nodelist differs (it lists a node 4 the others do not) is refused."""
+    refused("nodelist_mismatch", "its nodelist differs from ours", node_extra_nodes={3: [4]})
 
 
 def case_blackbox():
@@ -313,6 +332,7 @@ CASES = {
     "pload_knet": case_pload_knet,
     "bad_authkey": case_bad_authkey,
     "cluster_name_mismatch": case_cluster_name_mismatch,
+    "nodelist_mismatch": case_nodelist_mismatch,
     "blackbox": case_blackbox,
     "second_instance": case_second_instance,
     "startup_errors": case_startup_errors,
