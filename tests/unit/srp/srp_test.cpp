@@ -190,12 +190,13 @@ TEST_CASE("RECOVERY -> GATHER on token loss restores the old ring state (§5.6)"
     for (int i = 0; i < 5; ++i)
         REQUIRE(r.submit(1, "x" + std::to_string(i)));
     r.run_for(Duration::ms(2000));
-    // node 3 dies; while the survivors recover, ORF tokens to node 2 are lost once
+    // node 3 dies; while the survivors recover, ORF tokens to node 2 are lost, more than the
+    // token timeout's worth of retransmits
     r.crash(3);
     int orf_drops = 0;
     r.add_rule([&](NodeId, NodeId to, const Bytes& b) {
         if (to == 2 && is_type(b, wire::MessageType::orf_token) &&
-            r.node(2).state() == MembState::recovery && orf_drops < 10) {
+            r.node(2).state() == MembState::recovery && orf_drops < 40) {
             ++orf_drops;
             return true;
         }
@@ -324,6 +325,37 @@ TEST_CASE(
     // far sooner than the configured token_retransmit (238 ms in this ring)
     CHECK(r.now() - t0 < Duration::ms(50));
     CHECK(r.node(1).state() == MembState::operational);
+}
+
+TEST_CASE(
+    "an idle ring: after the first token retransmit the next copies follow every quarter of "
+    "token_retransmit, so five losses in a row do not lose the token "
+    "(docs/protocol/deviations.md)") {
+    MiniRing r({1, 2, 3});
+    r.start_all();
+    REQUIRE(r.run_until_ring({1, 2, 3}));
+    r.run_for(Duration::ms(3000));  // idle: the representative holds the token
+    const auto ring = r.node(2).ring_id();
+    std::vector<Instant> sent_at;  // every token sent to node 2 while the rule drops them
+    int drops = 0;
+    r.add_rule([&](NodeId, NodeId to, const Bytes& b) {
+        if (to != 2 || !is_type(b, wire::MessageType::orf_token) || drops == 6)
+            return false;
+        sent_at.push_back(r.now());
+        ++drops;
+        return true;
+    });
+    r.run_for(Duration::ms(3000));
+    REQUIRE(drops == 6);
+    // 1000 ms token, 238 ms token_retransmit: corosync's spacing would have spent 1428 ms
+    CHECK(sent_at.back() - sent_at.front() < Duration::ms(1000));
+    for (std::size_t i = 2; i < sent_at.size(); ++i)
+        CHECK(sent_at[i] - sent_at[i - 1] == Duration::ms(238) / 4);
+    CHECK(r.node(2).ring_id() == ring);
+    for (NodeId id : {1, 2, 3}) {
+        CHECK(r.node(id).stats().operational_token_lost == 0);
+        CHECK(r.node(id).state() == MembState::operational);
+    }
 }
 
 TEST_CASE("exclude: a refused node is left out of the ring and cannot come back") {
