@@ -342,30 +342,32 @@ void Srp::reset_token_timeout(Instant now) {
 }
 
 // A lost token costs a whole token_retransmit in corosync (hundreds of ms) although the ring
-// turns in a millisecond. Here a busy ring retransmits after a few of its own rotation times,
-// doubling for each retransmit in a row, never later than token_retransmit. On an idle ring
-// (token held) a rotation lasts about the hold, so the first retransmit keeps the configured
-// interval; once it has gone out the token is presumably lost, and the next copies follow every
-// quarter of it: the token timeout then spans about 13 attempts instead of 4. The commit token
-// keeps the configured interval. Duplicates are harmless: receivers drop tokens whose
-// token_seq they have seen.
+// turns in a millisecond. Here a node re-sends the token it forwarded:
+// - on a busy ring after 4x the fastest of its recent rotations, doubling for each retransmit
+//   in a row, never later than token_retransmit;
+// - where rotations are slow (an idle ring: the representative holds the token), first after
+//   token_retransmit, since a rotation lasts about the hold;
+// - once a retransmit has gone out the token is presumably lost: the next copies follow at most
+//   a quarter of token_retransmit apart, so the token timeout spans about 13 attempts, not 4.
+// The commit token keeps the configured interval. Duplicates are harmless: receivers drop
+// tokens whose token_seq they have seen.
 Duration Srp::retransmit_interval() const {
-    const bool ring_token =
-        memb_state_ == MembState::operational || memb_state_ == MembState::recovery;
-    const bool busy_ring = ring_token && !my_token_held_ && rotation_sample_count_ >= 4;
-    if (!busy_ring) {
-        if (ring_token && consecutive_retransmits_ >= 1)
-            return std::max(Duration::ms(2), config_.token_retransmit / 4);
+    if (memb_state_ != MembState::operational && memb_state_ != MembState::recovery)
         return config_.token_retransmit;
+    Duration d = config_.token_retransmit;
+    if (!my_token_held_ && rotation_sample_count_ >= 4) {
+        Duration fastest = rotation_samples_[0];
+        const std::size_t n = std::min(rotation_sample_count_, rotation_samples_.size());
+        for (std::size_t i = 1; i < n; ++i)
+            fastest = std::min(fastest, rotation_samples_[i]);
+        d = std::max(Duration::ms(2), fastest * 4);
+        for (std::uint32_t i = 0; i < consecutive_retransmits_ && d < config_.token_retransmit; ++i)
+            d = d * 2;
+        d = std::min(d, config_.token_retransmit);
     }
-    Duration fastest = rotation_samples_[0];
-    const std::size_t n = std::min(rotation_sample_count_, rotation_samples_.size());
-    for (std::size_t i = 1; i < n; ++i)
-        fastest = std::min(fastest, rotation_samples_[i]);
-    Duration d = std::max(Duration::ms(2), fastest * 4);
-    for (std::uint32_t i = 0; i < consecutive_retransmits_ && d < config_.token_retransmit; ++i)
-        d = d * 2;
-    return std::min(d, config_.token_retransmit);
+    if (consecutive_retransmits_ >= 1)
+        d = std::min(d, std::max(Duration::ms(2), config_.token_retransmit / 4));
+    return d;
 }
 
 void Srp::sample_rotation(Instant now) {

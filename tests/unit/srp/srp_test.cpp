@@ -336,10 +336,19 @@ TEST_CASE(
     REQUIRE(r.run_until_ring({1, 2, 3}));
     r.run_for(Duration::ms(3000));  // idle: the representative holds the token
     const auto ring = r.node(2).ring_id();
-    std::vector<Instant> sent_at;  // every token sent to node 2 while the rule drops them
+    // Node 1, the representative, holds the token and sends it to node 2; node 2 forwards it
+    // at once to node 3.
+    NodeId target = 0;
+    SECTION("the token the representative held") {
+        target = 2;
+    }
+    SECTION("a token forwarded at once") {
+        target = 3;
+    }
+    std::vector<Instant> sent_at;  // every token sent to the target while the rule drops them
     int drops = 0;
     r.add_rule([&](NodeId, NodeId to, const Bytes& b) {
-        if (to != 2 || !is_type(b, wire::MessageType::orf_token) || drops == 6)
+        if (to != target || !is_type(b, wire::MessageType::orf_token) || drops == 6)
             return false;
         sent_at.push_back(r.now());
         ++drops;
