@@ -475,6 +475,7 @@ void Node::refresh_stats() {
     u32("stats.srp.continuous_gather", s.continuous_gather);
     u32("stats.srp.continuous_sendmsg_failures", s.continuous_sendmsg_failures);
     u64("stats.srp.token_retransmits", s.token_retransmits);
+    u64("stats.srp.late_token_not_held", s.late_token_not_held);
     u64("stats.srp.rtr_requested", s.rtr_requested);
     u64("stats.srp.pauses_detected", s.pauses_detected);
     for (std::size_t i = 0; i < s.gather_reasons.size(); ++i) {

@@ -432,8 +432,13 @@ void Srp::fire(Instant now, TimerId id) {
             }
             break;
         case TimerId::token_hold:
-            if (memb_state_ == MembState::operational || memb_state_ == MembState::recovery)
+            if (memb_state_ == MembState::operational || memb_state_ == MembState::recovery) {
                 token_retransmit();
+                // The representative had the token until now: its token timeout (and warning)
+                // counts from here, not from the receipt, or its own hold would count as the
+                // ring's delay (a local choice, docs/protocol/deviations.md).
+                reset_token_timeout(now);
+            }
             break;
         case TimerId::merge_detect:
             if (memb_state_ == MembState::operational && my_ring_id_.rep == my_id_)
@@ -481,7 +486,8 @@ void Srp::gather_enter(Instant now, GatherReason reason, NodeId node) {
     const bool new_change =
         memb_state_ == MembState::operational || reason == GatherReason::startup;
     if (new_change) {
-        if (pause_seen_at_ && now - *pause_seen_at_ <= config_.token &&
+        // (+ hold: the representative's timeout restarts when it sends a held token)
+        if (pause_seen_at_ && now - *pause_seen_at_ <= config_.token + config_.hold &&
             (reason == GatherReason::token_lost || reason == GatherReason::heartbeat_lost))
             reason = GatherReason::pause;
         last_gather_reason_ = reason;
@@ -1407,6 +1413,17 @@ void Srp::handle_orf_token(Instant now, ByteView datagram) {
     if (memb_state_ == MembState::operational)
         messages_free(t.aru);
 
+    // A late token is not held (a local choice, docs/protocol/deviations.md): on an idle ring
+    // the representative holds the token for `hold` each rotation, and after a loss somewhere
+    // in the ring that hold came on top of the retransmissions, so the others waited for the
+    // token past the token warning. A rotation longer than hold + token_retransmit/4 means it
+    // was delayed: send it on at once.
+    if (i_am_rep && my_token_held_ && last_token_rx_ && memb_state_ == MembState::operational &&
+        now - *last_token_rx_ > config_.hold + config_.token_retransmit / 4) {
+        my_token_held_ = false;
+        forward = true;
+        stats_.late_token_not_held++;
+    }
     last_token_from_ = t.header.nodeid;
     sample_rotation(now);
     last_token_rx_ = now;

@@ -22,8 +22,9 @@ struct SrpStats {
     std::uint64_t continuous_gather = 0;
     std::uint64_t continuous_sendmsg_failures = 0;
     std::uint64_t firewall_enabled_or_nic_failure = 0;
-    std::uint64_t token_retransmits = 0;  // token re-sent by the retransmit timer
-    std::uint64_t rtr_requested = 0;      // seqs this node put on the rtr list
+    std::uint64_t token_retransmits = 0;    // token re-sent by the retransmit timer
+    std::uint64_t late_token_not_held = 0;  // the representative sent a late token on unheld
+    std::uint64_t rtr_requested = 0;        // seqs this node put on the rtr list
     std::uint64_t pauses_detected = 0;
     std::uint64_t send_queue_full = 0;
     std::uint64_t rx_from_excluded = 0;              // JOIN/MERGE_DETECT/MCAST of a refused node
