@@ -1,7 +1,7 @@
 // totem-sim: runs seeded simulations of a Totem ring and checks Extended Virtual Synchrony.
 //
 //   totem-sim --seed S [--runs R] [--nodes N] [--nodes-max M] [--loss PCT] [--loss-max P]
-//             [--faults] [--verbose] [--trace] [--each] [--events-max E]
+//             [--faults] [--deaf] [--verbose] [--trace] [--each] [--events-max E]
 //
 // --runs R runs seeds S..S+R-1. Without --nodes-max every run has N nodes (default 3); with it
 // each seed draws its node count in [N, M] (N defaults to 1 then); --loss/--loss-max likewise
@@ -57,12 +57,13 @@ std::string gather_reason_name(std::size_t g) {
 }
 
 int usage(const char* why) {
-    std::fprintf(stderr,
-                 "totem-sim: %s\n"
-                 "usage: totem-sim --seed S [--runs R] [--nodes N] [--nodes-max M] [--loss PCT]\n"
-                 "                 [--loss-max P] [--faults] [--verbose] [--trace] [--each]\n"
-                 "                 [--events-max E]\n",
-                 why);
+    std::fprintf(
+        stderr,
+        "totem-sim: %s\n"
+        "usage: totem-sim --seed S [--runs R] [--nodes N] [--nodes-max M] [--loss PCT]\n"
+        "                 [--loss-max P] [--faults] [--deaf] [--verbose] [--trace] [--each]\n"
+        "                 [--events-max E]\n",
+        why);
     return 2;
 }
 
@@ -114,6 +115,8 @@ int main(int argc, char** argv) {
             o.events_max = e;
         } else if (a == "--faults") {
             o.faults = true;
+        } else if (a == "--deaf") {
+            o.deaf = true;
         } else if (a == "--verbose") {
             o.verbose = true;
         } else if (a == "--each") {
@@ -150,7 +153,8 @@ int main(int argc, char** argv) {
     const auto wall_start = std::chrono::steady_clock::now();
     std::uint64_t failed = 0, submitted = 0, submitted_bytes = 0, delivered = 0, confchgs = 0,
                   faults = 0, crashes = 0, restarts = 0, partitions = 0, pauses = 0, oneway = 0,
-                  fragments_thrown = 0, events = 0, backpressure = 0, node_sum = 0, reached = 0;
+                  deaf = 0, fragments_thrown = 0, events = 0, backpressure = 0, node_sum = 0,
+                  reached = 0;
     std::int64_t virtual_us = 0, liveness_max_us = 0, liveness_sum_us = 0;
     std::uint32_t nodes_lo = 16, nodes_hi = 0;
     std::array<std::uint64_t, totem::sim::violation_count> checks{}, violations{};
@@ -180,6 +184,7 @@ int main(int argc, char** argv) {
         partitions += s.partitions;
         pauses += s.pauses;
         oneway += s.oneway;
+        deaf += s.deaf;
         fragments_thrown += s.fragments_thrown;
         for (std::size_t g = 0; g < coverage.gather_reasons.size(); ++g)
             coverage.gather_reasons[g] += s.coverage.gather_reasons[g];
@@ -256,10 +261,12 @@ int main(int argc, char** argv) {
         static_cast<unsigned long long>(backpressure), static_cast<unsigned long long>(delivered),
         static_cast<unsigned long long>(confchgs));
     std::printf(
-        "  faults %llu (partitions %llu, crashes %llu, restarts %llu, pauses %llu, one-way %llu)\n",
+        "  faults %llu (partitions %llu, crashes %llu, restarts %llu, pauses %llu, one-way %llu, "
+        "deaf to MCASTs %llu)\n",
         static_cast<unsigned long long>(faults), static_cast<unsigned long long>(partitions),
         static_cast<unsigned long long>(crashes), static_cast<unsigned long long>(restarts),
-        static_cast<unsigned long long>(pauses), static_cast<unsigned long long>(oneway));
+        static_cast<unsigned long long>(pauses), static_cast<unsigned long long>(oneway),
+        static_cast<unsigned long long>(deaf));
     std::printf("  totempg partial messages thrown away (rx_fragment_lost): %llu\n",
                 static_cast<unsigned long long>(fragments_thrown));
     std::printf("  coverage: GATHER entered by");

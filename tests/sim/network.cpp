@@ -2,7 +2,8 @@
 
 namespace totem::sim {
 
-NetworkModel::NetworkModel(std::size_t n) : up_(n, true), group_(n, 0), blocked_(n * n, false) {}
+NetworkModel::NetworkModel(std::size_t n)
+    : up_(n, true), group_(n, 0), blocked_(n * n, false), deaf_(n, false) {}
 
 bool NetworkModel::connected(std::size_t a, std::size_t b) const {
     return a == b || (group_[a] == group_[b] && !blocked_[a * up_.size() + b]);
@@ -17,6 +18,7 @@ void NetworkModel::heal() {
     for (auto& g : group_)
         g = 0;
     blocked_.assign(blocked_.size(), false);
+    deaf_.assign(deaf_.size(), false);
 }
 
 bool NetworkModel::partitioned() const {

@@ -45,17 +45,24 @@ class NetworkModel {
     void partition(const std::vector<std::uint32_t>& group);
     // One direction of one link fails: `from` no longer reaches `to` (the reverse still works).
     void block(std::size_t from, std::size_t to) { blocked_[from * up_.size() + to] = true; }
-    // Back to one group, every link working.
+    // The node stops receiving other nodes' MCAST messages (tokens and membership messages
+    // still arrive): its aru stalls while the ring moves on, so it ends in FAILED TO RECEIVE.
+    // The caller filters by message type (the model does not read datagrams).
+    void deafen(std::size_t node) { deaf_[node] = true; }
+    bool deaf(std::size_t node) const { return deaf_[node]; }
+    // Back to one group, every link working, nobody deaf.
     void heal();
     bool partitioned() const;
 
     LinkParams params;
     std::uint64_t dropped_loss = 0, dropped_partition = 0, dropped_down = 0, duplicated = 0;
+    std::uint64_t dropped_deaf = 0;
 
   private:
     std::vector<bool> up_;
     std::vector<std::uint32_t> group_;
     std::vector<bool> blocked_;  // n × n, [from * n + to]
+    std::vector<bool> deaf_;
 };
 
 }  // namespace totem::sim

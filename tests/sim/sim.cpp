@@ -21,6 +21,7 @@ constexpr int effects_rounds_max = 64;  // take_effects() after trans_ack() etc.
 constexpr std::int64_t liveness_check_interval_us = 5'000;
 constexpr std::size_t large_message_max = 1024 * 1024 - 1024;
 constexpr std::uint64_t run_stream_salt = 0x5eedf00d5eedf00dULL;
+constexpr std::uint64_t deaf_stream_salt = 0xdeaf0fdeaf0fdeafULL;
 
 std::int64_t ms_us(std::int64_t ms) {
     return ms * 1000;
@@ -48,20 +49,20 @@ std::string RunConfig::describe() const {
                   "us faults=%s token=%" PRId64 "ms consensus=%" PRId64
                   "ms window=%u max_messages=%u netmtu=%u fault_phase=%" PRId64
                   "ms msg_gap<=%ums large=%uppm send_join=%" PRId64
-                  "ms heartbeat_failures=%u cancel_hold_on_rtr=%d",
+                  "ms heartbeat_failures=%u cancel_hold_on_rtr=%d deaf=%d fail_recv=%u",
                   seed, nodes, loss_pct, link.dup_ppm / 10000, link.dup_ppm / 1000 % 10,
                   link.latency_min_us, link.latency_max_us, faults ? "on" : "off",
                   srp.token.to_ms(), srp.consensus.to_ms(), srp.window_size, srp.max_messages,
                   srp.net_mtu, fault_phase_us / 1000, msg_interval_max_ms, large_ppm,
                   srp.send_join.to_ms(), srp.heartbeat_failures_allowed,
-                  srp.cancel_token_hold_on_retransmit ? 1 : 0);
+                  srp.cancel_token_hold_on_retransmit ? 1 : 0, deaf ? 1 : 0, srp.fail_recv_const);
     return buf;
 }
 
 std::string RunConfig::reproduce() const {
     char buf[160];
-    std::snprintf(buf, sizeof buf, "totem-sim --seed %" PRIu64 " --nodes %u --loss %u%s", seed,
-                  nodes, loss_pct, faults ? " --faults" : "");
+    std::snprintf(buf, sizeof buf, "totem-sim --seed %" PRIu64 " --nodes %u --loss %u%s%s", seed,
+                  nodes, loss_pct, faults ? " --faults" : "", deaf ? " --deaf" : "");
     return buf;
 }
 
@@ -106,6 +107,12 @@ RunConfig draw_config(std::uint64_t seed, const RunOptions& o) {
     c.fault_phase_us = ms_us(token_ms) * static_cast<std::int64_t>(p.range(2, 6));
     c.msg_interval_max_ms = static_cast<std::uint32_t>(p.range(10, 250));
     c.large_ppm = p.below(4) == 0 ? static_cast<std::uint32_t>(p.range(1000, 20000)) : 0;
+    if (o.deaf) {
+        c.deaf = true;
+        Prng d(seed ^ deaf_stream_salt);
+        if (d.below(4) != 0)
+            c.srp.fail_recv_const = static_cast<std::uint32_t>(d.range(4, 60));
+    }
     return c;
 }
 
@@ -157,7 +164,7 @@ struct LivenessCheckEvent {};
 using Event = std::variant<PacketEvent, TimerEvent, StartEvent, WorkloadEvent, FaultEvent,
                            HealEvent, LivenessCheckEvent, UnpauseEvent>;
 
-enum class FaultKind : std::uint8_t { partition, heal, crash, restart, leave, pause, oneway };
+enum class FaultKind : std::uint8_t { partition, heal, crash, restart, leave, pause, oneway, deaf };
 
 struct Fault {
     FaultKind kind = FaultKind::heal;
@@ -258,11 +265,23 @@ class Simulation {
                 }
                 faults_.push_back(std::move(f));
             }
-            std::stable_sort(faults_.begin(), faults_.end(),
-                             [](const Fault& a, const Fault& b) { return a.at_us < b.at_us; });
-            for (std::size_t k = 0; k < faults_.size(); ++k) {
-                push(faults_[k].at_us, FaultEvent{k});
+        }
+        if (c_.deaf) {
+            Prng d(c_.seed ^ deaf_stream_salt ^ 1);
+            const auto count = d.range(1, 2);
+            for (std::uint64_t k = 0; k < count; ++k) {
+                Fault f;
+                f.kind = FaultKind::deaf;
+                f.at_us = static_cast<std::int64_t>(
+                    d.below(static_cast<std::uint64_t>(c_.fault_phase_us)));
+                f.pick = d.next();
+                faults_.push_back(std::move(f));
             }
+        }
+        std::stable_sort(faults_.begin(), faults_.end(),
+                         [](const Fault& a, const Fault& b) { return a.at_us < b.at_us; });
+        for (std::size_t k = 0; k < faults_.size(); ++k) {
+            push(faults_[k].at_us, FaultEvent{k});
         }
         push(heal_at_us_, HealEvent{});
     }
@@ -413,6 +432,13 @@ class Simulation {
                     result_.stats.oneway++;
                 }
                 break;
+            case FaultKind::deaf: {
+                const std::size_t i = f.pick % nodes_.size();
+                net_.deafen(i);
+                note(("node " + std::to_string(i + 1) + " stops receiving MCASTs").c_str(), {});
+                result_.stats.deaf++;
+                break;
+            }
             case FaultKind::pause:
                 if (up.empty())
                     return;
@@ -701,6 +727,13 @@ class Simulation {
         }
         copies_.clear();
         net_.route(prng_, i, broadcast, to, copies_);
+        if (c_.deaf && e.datagram.size() > 3 && e.datagram[3] == 1) {  // an MCAST (§1)
+            std::erase_if(copies_, [&](const NetworkModel::Copy& c) {
+                const bool drop = c.to != i && net_.deaf(c.to);
+                net_.dropped_deaf += drop ? 1 : 0;
+                return drop;
+            });
+        }
         if (copies_.empty())
             return false;
         auto data = std::make_shared<const Bytes>(std::move(e.datagram));

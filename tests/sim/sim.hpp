@@ -34,7 +34,11 @@ struct RunOptions {
     std::uint32_t nodes_max = 3;
     std::uint32_t loss_min_pct = 0;  // loss drawn in [loss_min_pct, loss_max_pct] (integer %)
     std::uint32_t loss_max_pct = 0;
-    bool faults = false;   // partitions, crashes, restarts, leaves in the fault phase
+    bool faults = false;  // partitions, crashes, restarts, leaves in the fault phase
+    // 1..2 nodes stop receiving MCASTs during the fault phase, and in 3/4 of the seeds a small
+    // fail_recv_const (4..60 rotations): FAILED TO RECEIVE. Its own random stream, so that runs
+    // without it stay as they were.
+    bool deaf = false;
     bool verbose = false;  // print the nodes' log lines
     bool trace = false;    // print every simulator event
     std::uint64_t events_max = 600'000;
@@ -46,6 +50,7 @@ struct RunConfig {
     std::uint32_t nodes = 0;
     std::uint32_t loss_pct = 0;
     bool faults = false;
+    bool deaf = false;
     SrpConfig srp;
     LinkParams link;
     std::int64_t fault_phase_us = 0;
@@ -75,7 +80,7 @@ struct RunStats {
     std::uint64_t delivered = 0;     // deliveries, summed over nodes
     std::uint64_t confchgs = 0;      // configuration changes, summed over nodes
     std::uint64_t faults = 0;        // partitions, heals, crashes, restarts, leaves, pauses
-    std::uint64_t crashes = 0, restarts = 0, partitions = 0, pauses = 0, oneway = 0;
+    std::uint64_t crashes = 0, restarts = 0, partitions = 0, pauses = 0, oneway = 0, deaf = 0;
     std::uint64_t fragments_thrown = 0;  // totempg partial messages discarded (rx_fragment_lost)
     std::int64_t liveness_us = 0;        // heal → end condition (0 if not reached)
     Coverage coverage;
