@@ -434,10 +434,13 @@ void Srp::fire(Instant now, TimerId id) {
         case TimerId::token_hold:
             if (memb_state_ == MembState::operational || memb_state_ == MembState::recovery) {
                 token_retransmit();
-                // The representative had the token until now: its token timeout (and warning)
-                // counts from here, not from the receipt, or its own hold would count as the
-                // ring's delay (a local choice, docs/protocol/deviations.md).
-                reset_token_timeout(now);
+                // The representative had the token until now: its token *warning* counts from
+                // here, or its own hold would be reported as the ring's delay (a local choice,
+                // docs/protocol/deviations.md). The token timeout keeps counting from the
+                // receipt, as corosync's does: moving it would delay failure detection.
+                if (config_.token_warning_pct)
+                    arm(TimerId::token_warning,
+                        now + config_.token * config_.token_warning_pct / 100);
             }
             break;
         case TimerId::merge_detect:
@@ -486,8 +489,7 @@ void Srp::gather_enter(Instant now, GatherReason reason, NodeId node) {
     const bool new_change =
         memb_state_ == MembState::operational || reason == GatherReason::startup;
     if (new_change) {
-        // (+ hold: the representative's timeout restarts when it sends a held token)
-        if (pause_seen_at_ && now - *pause_seen_at_ <= config_.token + config_.hold &&
+        if (pause_seen_at_ && now - *pause_seen_at_ <= config_.token &&
             (reason == GatherReason::token_lost || reason == GatherReason::heartbeat_lost))
             reason = GatherReason::pause;
         last_gather_reason_ = reason;

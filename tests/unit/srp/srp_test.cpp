@@ -371,11 +371,10 @@ TEST_CASE(
 
 TEST_CASE(
     "an idle ring at 20 % loss for ten minutes: no token loss, and the token warning almost never "
-    "fires (late tokens are not held; the representative's timeout counts from its held send)") {
+    "fires (late tokens are not held; the representative's warning counts from its held send)") {
     // 3 nodes with the timers corosync derives from token 1000 (token 1650, retransmit 392,
-    // hold 303). With every token held at the representative and its timeout counted from the
-    // receipt, the same runs logged 35 warnings (12 / 12 / 11), 13 of them at the
-    // representative.
+    // hold 303). With every token held at the representative and its warning counted from the
+    // receipt, the same run logged 35 warnings (12 / 12 / 11).
     auto cfg = MiniRing::fast_config();
     cfg.token = Duration::ms(1650);
     cfg.token_retransmit = Duration::ms(392);
