@@ -80,7 +80,7 @@ def main() -> int:
         say("Stopping node 2 with SIGTERM: it says goodbye, the others re-form at once")
         t_term = c.terminate(2)
         m4 = c.wait_for_membership([1, 3], [1, 3], timeout=30, since=t_term)
-        say(f"Ring {m4.ring_id} with members 1 3, {m4.time - t_term:.2f} s after SIGTERM "
+        say(f"Ring {m4.ring_id} with members 1 3, {max(0.0, m4.time - t_term):.2f} s after SIGTERM "
             f"(no token timeout needed)")
         say("Cleaning up: stopping every daemon, deleting the namespaces")
     say(f"Done in {time.time() - start:.0f} s.")
