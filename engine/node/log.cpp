@@ -1,5 +1,7 @@
 #include "engine/node/log.hpp"
 
+#include <cstdio>
+
 #include <qb/qblog.h>
 #include <syslog.h>
 
@@ -130,7 +132,12 @@ void Logger::log(LogLevel level, std::string_view subsys, std::string_view messa
 }
 
 bool Logger::dump_blackbox(const std::string& path) {
-    return qb_log_blackbox_write_to_file(path.c_str()) > 0;
+    // Written beside the target and renamed over it, so that a reader (qb-blackbox, a test
+    // polling for the file) never sees a dump half written.
+    const std::string tmp = path + ".tmp";
+    if (qb_log_blackbox_write_to_file(tmp.c_str()) <= 0)
+        return false;
+    return std::rename(tmp.c_str(), path.c_str()) == 0;
 }
 
 void Logger::close() {
