@@ -169,7 +169,7 @@ void Node::apply() {
                 persist_ring_seq(p->seq);
             } else if (auto* l = std::get_if<LogEffect>(&e)) {
                 log_effect(*l);
-            }
+            }  // TokenSentEffect: no sync layer here yet
         }
     if (!stopping_)
         arm_timer();
@@ -271,7 +271,7 @@ Bytes Node::config_check_message() const {
 
 void Node::apply_refusals() {
     for (NodeId n : refusals_pending_)
-        stack_.srp().exclude(now(), n);
+        stack_.exclude(now(), n);
     refusals_pending_.clear();
 }
 

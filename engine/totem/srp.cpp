@@ -191,6 +191,7 @@ Srp::Srp(const SrpConfig& config, NodeId my_id, std::uint64_t stored_ring_seq, s
 }
 
 void Srp::start(Instant now) {
+    TOTEM_ASSERT(outbox_.empty());  // the driver took every effect of the last call
     TOTEM_ASSERT(!started_);
     started_ = true;
     // §5.2: the stored ring seq + 1, so a restarted node never reuses a ring id.
@@ -201,6 +202,7 @@ void Srp::start(Instant now) {
 }
 
 void Srp::on_packet(Instant now, ByteView datagram) {
+    TOTEM_ASSERT(outbox_.empty());  // the driver took every effect of the last call
     if (!started_ || left_)
         return;
     auto peeked = wire::peek(datagram);
@@ -268,6 +270,7 @@ void Srp::signal_new_message(Instant) {
 }
 
 void Srp::leave(Instant) {
+    TOTEM_ASSERT(outbox_.empty());  // the driver took every effect of the last call
     if (!started_ || left_)
         return;
     send_leave();
@@ -277,6 +280,7 @@ void Srp::leave(Instant) {
 }
 
 void Srp::exclude(Instant now, NodeId node) {
+    TOTEM_ASSERT(outbox_.empty());  // the driver took every effect of the last call
     if (!started_ || left_ || node == my_id_ || contains(excluded_, node))
         return;
     excluded_.push_back(node);
@@ -286,6 +290,7 @@ void Srp::exclude(Instant now, NodeId node) {
 }
 
 void Srp::on_pause(Instant now, Duration gap) {
+    TOTEM_ASSERT(outbox_.empty());  // the driver took every effect of the last call
     if (!started_ || left_)
         return;
     stats_.pauses_detected++;
@@ -309,6 +314,7 @@ std::optional<Instant> Srp::next_deadline() const {
 }
 
 void Srp::on_timer(Instant now) {
+    TOTEM_ASSERT(outbox_.empty());  // the driver took every effect of the last call
     // Fire expired timers earliest first (ties in TimerId order). A handler may re-arm timers,
     // always into the future, so this terminates; the bound is a guard against our own bugs.
     for (int guard = 0; guard < 64; ++guard) {
@@ -1429,8 +1435,10 @@ void Srp::handle_orf_token(Instant now, ByteView datagram) {
     last_token_from_ = t.header.nodeid;
     sample_rotation(now);
     last_token_rx_ = now;
-    if (token_received_hook_)
-        token_received_hook_(now);
+    if (token_source_) {
+        if (auto p = token_source_->take_for_token(send_queue_avail(), pending_packets()))
+            submit(now, p->payload, p->guarantee);
+    }
 
     const std::uint32_t last_aru = my_last_aru_;
     if (memb_state_ == MembState::operational) {
@@ -1502,6 +1510,7 @@ void Srp::handle_orf_token(Instant now, ByteView datagram) {
     token_send(t, forward);
     if (memb_state_ == MembState::operational)
         deliver_to_app(false, my_high_seq_received_);
+    outbox_.push_back(TokenSentEffect{});
     reset_token_timeout(now);
     reset_token_retransmit_timeout(now);
     if (i_am_rep && my_token_held_)

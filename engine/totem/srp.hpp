@@ -26,6 +26,7 @@
 #include <variant>
 #include <vector>
 
+#include "common/assert.hpp"
 #include "common/bytes.hpp"
 #include "common/log_level.hpp"
 #include "common/prng.hpp"
@@ -101,8 +102,28 @@ struct LogEffect {
     LogLevel level = LogLevel::info;
     std::string text;
 };
-using Effect =
-    std::variant<SendEffect, DeliverEffect, ConfChgEffect, PersistRingSeqEffect, LogEffect>;
+// This node sent (or, as the representative, held) a token of its ring: what corosync's
+// TOTEM_CALLBACK_TOKEN_SENT callbacks run on — the sync layer's per-token work (schedwrk).
+struct TokenSentEffect {};
+using Effect = std::variant<SendEffect, DeliverEffect, ConfChgEffect, PersistRingSeqEffect,
+                            LogEffect, TokenSentEffect>;
+
+// What an upper layer holds back for the token (totempg's partly filled packing buffer). Srp
+// pulls it while it processes a valid token, before it sends: the returned packet is queued
+// behind what submit() queued. The source must not call into Srp (it is given the two numbers
+// it needs instead).
+class TokenSource {
+  public:
+    virtual ~TokenSource() = default;
+    struct Packet {
+        Bytes payload;
+        Guarantee guarantee = Guarantee::agreed;
+    };
+    // `slots_avail`: free slots of the send queue; `packets_pending`: packets queued and not
+    // yet sent on the wire.
+    virtual std::optional<Packet> take_for_token(std::size_t slots_avail,
+                                                 std::size_t packets_pending) = 0;
+};
 
 // ---- the state machine --------------------------------------------------------------------
 class Srp {
@@ -134,16 +155,21 @@ class Srp {
     void leave(Instant now);
     // The driver noticed that the process was not scheduled for `gap`.
     void on_pause(Instant now, Duration gap);
+    // runtime.force_gather: act as if the token timer had expired (corosync's
+    // totemsrp_force_gather).
+    void force_gather(Instant now) {
+        TOTEM_ASSERT(outbox_.empty());
+        if (started_ && !left_)
+            fire(now, TimerId::token);
+    }
 
     std::optional<Instant> next_deadline() const;
 
-    // Called during token processing, before this node sends (totempg flushes its packing
-    // buffer here). It may call submit().
-    void set_token_received_hook(std::function<void(Instant)> hook) {
-        token_received_hook_ = std::move(hook);
-    }
+    // Asked during token processing, before this node sends (totempg's packing buffer).
+    void set_token_source(TokenSource* source) { token_source_ = source; }
 
     std::vector<Effect>& outbox() { return outbox_; }
+    bool outbox_empty() const { return outbox_.empty(); }
     std::vector<Effect> take_outbox() { return std::exchange(outbox_, {}); }
 
     // ---- observation (cmap runtime.* / stats.srp.*) ----
@@ -340,7 +366,7 @@ class Srp {
 
     SrpStats stats_;
     std::vector<Effect> outbox_;
-    std::function<void(Instant)> token_received_hook_;
+    TokenSource* token_source_ = nullptr;
 };
 
 }  // namespace totem

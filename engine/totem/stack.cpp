@@ -5,38 +5,47 @@ namespace totem {
 TotemStack::TotemStack(const SrpConfig& config, NodeId my_id, std::uint64_t stored_ring_seq,
                        std::uint64_t seed)
     : srp_(config, my_id, stored_ring_seq, seed), pg_(config.net_mtu) {
-    // totempg's token-received callback: the partly packed buffer goes out with this token.
-    srp_.set_token_received_hook([this](Instant) { pg_.flush(*this); });
+    srp_.set_token_source(this);
 }
 
 void TotemStack::start(Instant now) {
     now_ = now;
     srp_.start(now);
-    drain();
 }
 
 void TotemStack::on_packet(Instant now, ByteView datagram) {
     now_ = now;
     srp_.on_packet(now, datagram);
-    drain();
 }
 
 void TotemStack::on_timer(Instant now) {
     now_ = now;
     srp_.on_timer(now);
-    drain();
 }
 
 void TotemStack::on_pause(Instant now, Duration gap) {
     now_ = now;
     srp_.on_pause(now, gap);
-    drain();
 }
 
 void TotemStack::leave(Instant now) {
     now_ = now;
     srp_.leave(now);
-    drain();
+}
+
+void TotemStack::force_gather(Instant now) {
+    now_ = now;
+    // Srp asserts an empty outbox on entry: keep what it produced before, in order.
+    for (Effect& e : srp_.take_outbox())
+        pending_.push_back(std::move(e));
+    srp_.force_gather(now);
+}
+
+void TotemStack::exclude(Instant now, NodeId node) {
+    now_ = now;
+    for (Effect& e : srp_.take_outbox())
+        pending_.push_back(std::move(e));
+    srp_.exclude(now, node);
 }
 
 void TotemStack::trans_ack() {
@@ -46,54 +55,83 @@ void TotemStack::trans_ack() {
 
 bool TotemStack::mcast(std::span<const std::string_view> groups, ByteView payload, Guarantee g) {
     srp_.signal_new_message(now_);
-    const bool ok = pg_.mcast(groups, payload, g, *this);
-    drain();
-    return ok;
+    return pg_.mcast(groups, payload, g, *this);
+}
+
+bool TotemStack::room_for(std::size_t bytes) const {
+    return pg_.slots_needed(bytes) <= srp_.send_queue_avail();
 }
 
 bool TotemStack::submit_packet(ByteView packet, Guarantee g) {
     return srp_.submit(now_, packet, g, forcing_);
 }
 
-std::vector<StackEffect> TotemStack::take_effects() {
-    drain();
-    return std::exchange(effects_, {});
+std::optional<TokenSource::Packet> TotemStack::take_for_token(std::size_t slots_avail,
+                                                              std::size_t packets_pending) {
+    auto p = pg_.take_flush(slots_avail, packets_pending);
+    if (!p)
+        return std::nullopt;
+    return TokenSource::Packet{std::move(p->packet), p->guarantee};
 }
 
-void TotemStack::drain() {
-    for (Effect& e : srp_.take_outbox()) {
+void TotemStack::on_confchg(const ConfChgEffect& c) {
+    if (c.type == ConfChgType::transitional) {
+        pg_.confchg(c.left);
+        return;
+    }
+    pg_.set_waiting_trans_ack(true);
+    // No partial message crosses a configuration change at any member; a message this node had
+    // partly sent goes out again, whole, in the new ring.
+    pg_.discard_partials();
+    const std::size_t unsent = srp_.pending_packets();
+    if (pg_.straddles(unsent)) {
+        srp_.drop_pending();
+        forcing_ = true;
+        pg_.resend_unsent(unsent, *this);
+        forcing_ = false;
+    }
+}
+
+std::optional<StackEffect> TotemStack::next_effect() {
+    for (;;) {
+        if (!ready_.empty()) {
+            StackEffect e = std::move(ready_.front());
+            ready_.pop_front();
+            return e;
+        }
+        // Effects of a later call come after those of an earlier one not yet taken.
+        for (Effect& e : srp_.take_outbox())
+            pending_.push_back(std::move(e));
+        if (pending_.empty())
+            return std::nullopt;
+        Effect e = std::move(pending_.front());
+        pending_.pop_front();
         if (auto* d = std::get_if<DeliverEffect>(&e)) {
             std::vector<GroupMessage> msgs;
             pg_.deliver(d->sender, d->payload, d->swapped, msgs);
             for (auto& m : msgs)
-                effects_.push_back(AppDeliverEffect{std::move(m)});
+                ready_.push_back(AppDeliverEffect{std::move(m)});
             continue;
         }
-        if (auto* c = std::get_if<ConfChgEffect>(&e)) {
-            if (c->type == ConfChgType::transitional) {
-                pg_.confchg(c->left);
-            } else {
-                pg_.set_waiting_trans_ack(true);
-                // No partial message crosses a configuration change at any member; a message
-                // this node had partly sent goes out again, whole, in the new ring.
-                pg_.discard_partials();
-                const std::size_t unsent = srp_.pending_packets();
-                if (pg_.straddles(unsent)) {
-                    srp_.drop_pending();
-                    forcing_ = true;
-                    pg_.resend_unsent(unsent, *this);
-                    forcing_ = false;
-                }
-            }
-        }
+        if (auto* c = std::get_if<ConfChgEffect>(&e))
+            on_confchg(*c);
+        std::optional<StackEffect> out;
         std::visit(
-            [this](auto&& v) {
+            [&out](auto&& v) {
                 using T = std::decay_t<decltype(v)>;
                 if constexpr (!std::is_same_v<T, DeliverEffect>)
-                    effects_.push_back(std::move(v));
+                    out = std::move(v);
             },
-            e);
+            std::move(e));
+        return out;
     }
+}
+
+std::vector<StackEffect> TotemStack::take_effects() {
+    std::vector<StackEffect> out;
+    while (auto e = next_effect())
+        out.push_back(std::move(*e));
+    return out;
 }
 
 }  // namespace totem

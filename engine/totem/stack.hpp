@@ -1,11 +1,16 @@
 // TotemStack: one node's Totem protocol as the layers above see it — Srp with Totempg on top.
 //
-// The unit that the daemon (engine/node) and the simulator (tests/sim) drive. Inputs are the
-// Srp inputs plus mcast() of application messages; outputs are the Srp effects with deliveries
-// already reassembled into application messages (AppDeliverEffect) instead of raw packets.
-// Pure and single-threaded, like its parts.
+// The Totem layer of the node core (engine/core). Inputs are the Srp inputs plus mcast() of
+// application messages; outputs are the Srp effects, with deliveries reassembled into
+// application messages (AppDeliverEffect) instead of raw packets. Effects come out one at a
+// time (next_effect()), and a delivered packet is reassembled only when its effect is taken:
+// so whatever the layer above does while it handles one effect (a trans_ack() at the end of
+// sync, an exclude(), more mcasts) acts before the next packet is looked at, as in corosync,
+// where services run inside totemsrp's delivery loop. Pure and single-threaded, like its parts.
 #pragma once
 
+#include <deque>
+#include <optional>
 #include <span>
 #include <string_view>
 #include <variant>
@@ -19,14 +24,14 @@ namespace totem {
 struct AppDeliverEffect {
     GroupMessage msg;
 };
-using StackEffect =
-    std::variant<SendEffect, AppDeliverEffect, ConfChgEffect, PersistRingSeqEffect, LogEffect>;
+using StackEffect = std::variant<SendEffect, AppDeliverEffect, ConfChgEffect, PersistRingSeqEffect,
+                                 LogEffect, TokenSentEffect>;
 
-class TotemStack : private PacketSink {
+class TotemStack : private PacketSink, private TokenSource {
   public:
     TotemStack(const SrpConfig& config, NodeId my_id, std::uint64_t stored_ring_seq,
                std::uint64_t seed);
-    // Not movable: Srp's token hook points back at this object.
+    // Not movable: Srp's token source points back at this object.
     TotemStack(const TotemStack&) = delete;
     TotemStack& operator=(const TotemStack&) = delete;
 
@@ -35,8 +40,9 @@ class TotemStack : private PacketSink {
     void on_timer(Instant now);
     void on_pause(Instant now, Duration gap);
     void leave(Instant now);
-    // Until a sync layer exists the transitional configuration is acknowledged by the driver
-    // right after the regular configuration change (ISSUE-NOTES, issue 3).
+    void force_gather(Instant now);
+    void exclude(Instant now, NodeId node);
+    // The layer above finished synchronising after the last configuration change.
     void trans_ack();
     // One application message to `groups`; false when the send queue lacks room (retry later).
     bool mcast(std::span<const std::string_view> groups, ByteView payload,
@@ -44,25 +50,39 @@ class TotemStack : private PacketSink {
     bool mcast(std::string_view group, ByteView payload, Guarantee g = Guarantee::agreed) {
         return mcast(std::span<const std::string_view>(&group, 1), payload, g);
     }
+    // Slots a message of `bytes` would take in the send queue, and whether they are free now
+    // (corosync's totempg_groups_joined_reserve, for IPC admission).
+    bool room_for(std::size_t bytes) const;
 
     std::optional<Instant> next_deadline() const { return srp_.next_deadline(); }
+    // The next effect, in the order Srp produced them; nothing when all were taken.
+    std::optional<StackEffect> next_effect();
+    // Every effect at once (tests).
     std::vector<StackEffect> take_effects();
+    bool has_effects() const { return !pending_.empty() || !srp_outbox_empty(); }
 
     const Srp& srp() const { return srp_; }
-    Srp& srp() { return srp_; }
     const Totempg& totempg() const { return pg_; }
+    void check_invariants() const {
+        srp_.check_invariants();
+        pg_.check_invariants();
+    }
 
   private:
     std::size_t packet_slots_avail() const override { return srp_.send_queue_avail(); }
     bool submit_packet(ByteView packet, Guarantee g) override;
     std::size_t packets_pending() const override { return srp_.pending_packets(); }
-    void drain();  // moves Srp effects into effects_, reassembling deliveries
+    std::optional<TokenSource::Packet> take_for_token(std::size_t slots_avail,
+                                                      std::size_t packets_pending) override;
+    bool srp_outbox_empty() const { return srp_.outbox_empty(); }
+    void on_confchg(const ConfChgEffect& c);
 
     Srp srp_;
     Totempg pg_;
     Instant now_{};
-    bool forcing_ = false;  // re-packing after a configuration change: no slot limit
-    std::vector<StackEffect> effects_;
+    bool forcing_ = false;           // re-packing after a configuration change: no slot limit
+    std::deque<Effect> pending_;     // Srp effects not taken yet
+    std::deque<StackEffect> ready_;  // reassembled messages of one packet
 };
 
 }  // namespace totem

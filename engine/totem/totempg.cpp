@@ -253,8 +253,7 @@ std::size_t Totempg::pack(std::span<const ByteView> iov, Guarantee g, PacketSink
     return emitted;
 }
 
-void Totempg::emit(PacketSink& sink, std::uint8_t continuation, std::uint8_t fragmented,
-                   Guarantee g) {
+Bytes Totempg::build_packet(std::uint8_t continuation, std::uint8_t fragmented) {
     TOTEM_ASSERT(!pack_lens_.empty());
     Bytes packet;
     packet.reserve(header_size + 2 * pack_lens_.size() + pack_data_.size());
@@ -268,27 +267,41 @@ void Totempg::emit(PacketSink& sink, std::uint8_t continuation, std::uint8_t fra
         w.u16(len);
     w.bytes(pack_data_);
     TOTEM_ASSERT(packet.size() <= packet_max_);
-    const bool queued = sink.submit_packet(packet, g);
-    TOTEM_ASSERT(queued);  // slots were checked before
     ++emitted_;
     ++stats_.packets_sent;
     if (fragmented != 0)
         ++stats_.fragments_sent;
     pack_lens_.clear();
     pack_data_.clear();
+    return packet;
 }
 
-void Totempg::flush(PacketSink& sink) {
-    prune_sent(sink.packets_pending());
+void Totempg::emit(PacketSink& sink, std::uint8_t continuation, std::uint8_t fragmented,
+                   Guarantee g) {
+    const bool queued = sink.submit_packet(build_packet(continuation, fragmented), g);
+    TOTEM_ASSERT(queued);  // slots were checked before
+}
+
+std::optional<Totempg::FlushedPacket> Totempg::take_flush(std::size_t slots_avail,
+                                                          std::size_t packets_pending) {
+    prune_sent(packets_pending);
     if (pack_lens_.empty())
-        return;
-    if (sink.packet_slots_avail() == 0)
-        return;  // corosync: totemsrp_avail() == 0, next token
-    emit(sink, cursor_.continuation, 0, pack_guarantee_);
+        return std::nullopt;
+    if (slots_avail == 0)
+        return std::nullopt;  // corosync: totemsrp_avail() == 0, next token
+    FlushedPacket out{build_packet(cursor_.continuation, 0), pack_guarantee_};
     cursor_.continuation = 0;
     cursor_.count = 0;
     cursor_.used = 0;
     pack_guarantee_ = Guarantee::agreed;
+    return out;
+}
+
+void Totempg::flush(PacketSink& sink) {
+    if (auto p = take_flush(sink.packet_slots_avail(), sink.packets_pending())) {
+        const bool queued = sink.submit_packet(p->packet, p->guarantee);
+        TOTEM_ASSERT(queued);
+    }
 }
 
 // ---- receive ----------------------------------------------------------------------------
@@ -410,6 +423,7 @@ void Totempg::deliver_message(NodeId sender, ByteView msg, bool swapped,
         name_lens[i] = r.u16();
     GroupMessage m;
     m.sender = sender;
+    m.swapped = swapped;
     m.groups.reserve(group_count);
     for (std::size_t i = 0; i < group_count; ++i) {
         const ByteView name = r.take(name_lens[i]);

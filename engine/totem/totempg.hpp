@@ -17,6 +17,7 @@
 #include <cstdint>
 #include <deque>
 #include <map>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -45,6 +46,7 @@ struct GroupMessage {
     NodeId sender = 0;
     std::vector<std::string> groups;  // the groups it was addressed to
     Bytes payload;                    // the service message, after the group header
+    bool swapped = false;             // the sender has the other byte order (spec B1.3)
 };
 
 struct TotempgStats {
@@ -90,7 +92,15 @@ class Totempg {
     // the wire are those corosync emits for the same iovecs.
     bool mcast_parts(std::span<const std::string_view> groups, std::span<const ByteView> parts,
                      Guarantee g, PacketSink& sink);
-    // The token arrived: send the partly filled packet, if any (and if the sink has a slot).
+    // The token arrived: the partly filled packet, if any and if the send queue has a slot
+    // (`slots_avail`); `packets_pending` of the packets handed out so far are not on the wire
+    // yet. Srp pulls this while it holds the token (no call back into Srp).
+    struct FlushedPacket {
+        Bytes packet;
+        Guarantee guarantee = Guarantee::agreed;
+    };
+    std::optional<FlushedPacket> take_flush(std::size_t slots_avail, std::size_t packets_pending);
+    // take_flush() into a sink (tests).
     void flush(PacketSink& sink);
     // Slots a message of `bytes` bytes needs (corosync's byte_count_send_ok rule).
     std::size_t slots_needed(std::size_t bytes) const;
@@ -149,6 +159,7 @@ class Totempg {
     // it would emit (on a copy of the cursor); otherwise it copies bytes and emits.
     std::size_t pack(std::span<const ByteView> iov, Guarantee g, PacketSink* sink);
     void emit(PacketSink& sink, std::uint8_t continuation, std::uint8_t fragmented, Guarantee g);
+    Bytes build_packet(std::uint8_t continuation, std::uint8_t fragmented);
     std::map<NodeId, Assembly>& active_set() { return waiting_trans_ack_ ? trans_ : normal_; }
     void deliver_message(NodeId sender, ByteView msg, bool swapped, std::vector<GroupMessage>& out);
     // Appends `part` to a collecting partial; false (and discarding) when it grows too big.

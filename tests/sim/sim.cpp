@@ -686,8 +686,7 @@ class Simulation {
         }
         if (!n.up)
             return;
-        n.stack->srp().check_invariants();
-        n.stack->totempg().check_invariants();
+        n.stack->check_invariants();
         const auto thrown = n.stack->totempg().stats().rx_fragment_lost;
         if (thrown != n.fragments_thrown) {
             result_.stats.fragments_thrown += thrown - n.fragments_thrown;
@@ -806,6 +805,8 @@ class Simulation {
         nodes_[i].persisted_seq = e.seq;
         return false;
     }
+
+    bool execute(std::size_t, TokenSentEffect&) { return false; }
 
     bool execute(std::size_t i, LogEffect& e) {
         if (o_.verbose)

@@ -69,6 +69,13 @@ class MiniRing {
         node(id).start(now_);
         collect(id);
     }
+    // An input called on a node from the test: collects its effects after it, as a driver
+    // does after every call (Srp asserts an empty outbox on entry).
+    template <typename F>
+    void input(NodeId id, F&& f) {
+        f(node(id));
+        collect(id);
+    }
     // Crash: the node and everything in flight to it disappear; its persisted seq survives.
     void crash(NodeId id) {
         nodes_.erase(id);

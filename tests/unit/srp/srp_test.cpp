@@ -125,7 +125,7 @@ TEST_CASE("LEAVE: the others re-form at once, without waiting for the token time
     r.start_all();
     REQUIRE(r.run_until_ring({1, 2, 3}));
     const Instant before = r.now();
-    r.node(2).leave(r.now());
+    r.input(2, [&](Srp& n) { n.leave(r.now()); });
     // deliver the LEAVE, then the node is gone
     r.run_for(Duration::ms(1), {}, 50);
     r.crash(2);
@@ -406,10 +406,10 @@ TEST_CASE("exclude: a refused node is left out of the ring and cannot come back"
     r.start_all();
     REQUIRE(r.run_until_ring({1, 2, 3}));
     // nodes 1 and 2 refuse node 3, and node 3 refuses them (the check is symmetric)
-    r.node(1).exclude(r.now(), 3);
-    r.node(2).exclude(r.now(), 3);
-    r.node(3).exclude(r.now(), 1);
-    r.node(3).exclude(r.now(), 2);
+    r.input(1, [&](Srp& n) { n.exclude(r.now(), 3); });
+    r.input(2, [&](Srp& n) { n.exclude(r.now(), 3); });
+    r.input(3, [&](Srp& n) { n.exclude(r.now(), 1); });
+    r.input(3, [&](Srp& n) { n.exclude(r.now(), 2); });
     REQUIRE(r.run_until_ring({1, 2}));
     REQUIRE(r.run_until_ring({3}));
     r.run_for(Duration::ms(10000));
