@@ -20,69 +20,9 @@
 
 #include "common/bytes.hpp"
 #include "common/log_level.hpp"
+#include "common/node_status.hpp"
 
 namespace totem {
-
-using NodeId = std::uint32_t;
-
-// The state of one link to one node, as libknet reports it (udpu has one link, 0, whose
-// "connected" is simply "configured"). Field names follow knet_link_status / knet_link_stats
-// so that the stats.knet.nodeX.linkY.* cmap keys map one to one.
-struct LinkStatus {
-    NodeId nodeid = 0;
-    std::uint8_t link = 0;
-    bool enabled = false;
-    bool connected = false;
-    std::string src_addr;  // "ip:port"
-    std::string dst_addr;
-    std::uint32_t mtu = 0;
-    std::uint64_t latency_us = 0;  // knet's smoothed average
-    std::uint64_t tx_data_packets = 0;
-    std::uint64_t rx_data_packets = 0;
-    std::uint64_t tx_data_bytes = 0;
-    std::uint64_t rx_data_bytes = 0;
-    std::uint64_t tx_ping_packets = 0;
-    std::uint64_t rx_ping_packets = 0;
-    std::uint64_t tx_pong_packets = 0;
-    std::uint64_t rx_pong_packets = 0;
-    std::uint64_t tx_pmtu_packets = 0;
-    std::uint64_t rx_pmtu_packets = 0;
-    std::uint64_t tx_total_packets = 0;
-    std::uint64_t rx_total_packets = 0;
-    std::uint64_t tx_total_bytes = 0;
-    std::uint64_t rx_total_bytes = 0;
-    std::uint64_t tx_total_errors = 0;
-    std::uint64_t tx_total_retries = 0;
-    std::uint32_t latency_min_us = 0;
-    std::uint32_t latency_max_us = 0;
-    std::uint32_t latency_ave_us = 0;
-    std::uint32_t latency_samples = 0;
-    std::uint32_t down_count = 0;
-    std::uint32_t up_count = 0;
-};
-
-struct NodeStatus {
-    NodeId nodeid = 0;
-    bool reachable = false;  // some link to it is connected (always true for this node)
-    std::vector<LinkStatus> links;
-};
-
-// Counters of the transport itself (what arrived at or left the node's side of it). Every
-// datagram that is not handed to the receiver is counted in exactly one rx_dropped_* field.
-struct TransportCounters {
-    std::uint64_t tx_datagrams = 0;  // datagrams handed to the network (one per destination)
-    std::uint64_t tx_bytes = 0;
-    std::uint64_t tx_errors = 0;     // send failed (unreachable, buffer full): dropped
-    std::uint64_t rx_datagrams = 0;  // handed to the receiver
-    std::uint64_t rx_bytes = 0;
-    std::uint64_t rx_dropped_truncated = 0;        // empty or larger than the receive buffer
-    std::uint64_t rx_dropped_unknown_sender = 0;   // source not in the nodelist
-    std::uint64_t rx_dropped_malformed = 0;        // too short or bad header (crypto layer)
-    std::uint64_t rx_dropped_config_mismatch = 0;  // other cluster_name / nodelist (udpu AEAD)
-    std::uint64_t rx_dropped_auth = 0;             // failed authentication / decryption
-    std::uint64_t rx_dropped_replay = 0;           // replayed or from a superseded sender session
-    std::uint64_t rx_dropped_clear = 0;            // cleartext where crypto is required
-};
 
 // Log lines go through this callback on the loop thread; subsys is "KNET" for libknet's own
 // lines and "TOTEM" for the transport's (as corosync tags them).
