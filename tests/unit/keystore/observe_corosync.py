@@ -317,7 +317,7 @@ def probe() -> int:
     c.set("pr.tr.k", b"\x05\x00\x00\x00", T["u32"]); show("track.events.same_value")
     c.set("pr.tr.k", b"\x06\x00\x00\x00", T["u32"]); show("track.events.modify")
     c.set("pr.tr.k", b"six", T["str"]); show("track.events.type_change")
-    c.set("pr.tr.k", b"six", T["str"], 4); show("track.events.same_string_with_nul")
+    c.set("pr.tr.k", b"six\x00", T["str"]); show("track.events.same_string_with_nul")
     c.set("pr.tr.k", b"\x06\x00\x00\x00", T["u32"])
     c.drain()
     c.adjust("pr.tr.k", 0); show("track.events.adjust0")
