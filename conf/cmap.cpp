@@ -79,7 +79,18 @@ std::string CmapValue::text() const {
 std::string dump_cmap(const Cmap& keys) {
     std::string out;
     for (const auto& [k, v] : keys)
-        out += k + " (" + type_name(v.type) + ") = " + v.text() + "\n";
+        out += cmapctl_line(k, type_name(v.type), v.text());
+    return out;
+}
+
+std::string cmapctl_line(std::string_view key, std::string_view type,
+                         std::optional<std::string_view> text) {
+    std::string out;
+    out.reserve(key.size() + type.size() + (text ? text->size() + 3 : 0) + 4);
+    out.append(key).append(" (").append(type).append(")");
+    if (text)
+        out.append(" = ").append(*text);
+    out += '\n';
     return out;
 }
 

@@ -12,6 +12,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include "common/result.hpp"
 #include "conf/diag.hpp"
@@ -61,5 +62,11 @@ std::optional<Diag> add_uidgid_file(const Section& root, const std::string& file
 
 // `key (type) = value` lines, sorted, as `corosync-cmapctl` prints them.
 std::string dump_cmap(const Cmap& keys);
+
+// One line of corosync-cmapctl's listing (tools/corosync-cmapctl.c print_key): "key (type) =
+// text\n", or "key (type)\n" without a text (a binary value listed without -b). The one place
+// that writes this line; services/keystore formats the runtime types through it.
+std::string cmapctl_line(std::string_view key, std::string_view type,
+                         std::optional<std::string_view> text);
 
 }  // namespace totem::conf
