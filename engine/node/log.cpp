@@ -70,6 +70,7 @@ void add_filters(int target, uint8_t priority, const conf::Logging& logging) {
 }
 
 bool g_open = false;
+int g_file_target = -1;
 
 }  // namespace
 
@@ -102,6 +103,7 @@ std::string Logger::init(const conf::Logging& logging, bool foreground, const ch
         if (t < 0) {
             error = "Can't open logfile '" + logging.logfile + "' for logging";
         } else {
+            g_file_target = t;
             qb_log_ctl(t, QB_LOG_CONF_ENABLED, QB_TRUE);
             qb_log_ctl(t, QB_LOG_CONF_FILE_SYNC, QB_TRUE);
             qb_log_format_set(t, line.c_str());
@@ -117,6 +119,24 @@ std::string Logger::init(const conf::Logging& logging, bool foreground, const ch
         qb_log_ctl(QB_LOG_BLACKBOX, QB_LOG_CONF_ENABLED, QB_TRUE);
     }
     return error;
+}
+
+bool Logger::reopen() {
+    if (!g_open || g_file_target < 0)
+        return true;  // corosync: nothing to reopen is a success
+    return qb_log_file_reopen(g_file_target, nullptr) == 0;
+}
+
+void Logger::reconfigure(const conf::Logging& logging) {
+    if (!g_open)
+        return;
+    const uint8_t base = debug_priority(logging.debug, LOG_INFO);
+    add_filters(QB_LOG_STDERR, base, logging);
+    add_filters(QB_LOG_SYSLOG, std::max(base, priority_from(logging.syslog_priority, LOG_INFO)),
+                logging);
+    if (g_file_target >= 0)
+        add_filters(g_file_target,
+                    std::max(base, priority_from(logging.logfile_priority, LOG_INFO)), logging);
 }
 
 void Logger::log(LogLevel level, std::string_view subsys, std::string_view message) {

@@ -24,6 +24,10 @@ class Logger {
     // Writes the flight recorder to `path` (readable with qb-blackbox). Async-signal-safe use
     // is limited to the crash handler, which calls libqb directly.
     static bool dump_blackbox(const std::string& path);
+    // Reopens the log file (corosync-cfgtool -L, after logrotate); false on failure.
+    static bool reopen();
+    // A reloaded logging section: the levels and subsystem filters of every target.
+    static void reconfigure(const conf::Logging& logging);
     static void close();
 };
 

@@ -155,6 +155,13 @@ class Srp {
     void leave(Instant now);
     // The driver noticed that the process was not scheduled for `gap`.
     void on_pause(Instant now, Duration gap);
+    // A reloaded configuration: the new timers and limits take effect from now on (the MTU
+    // stays, corosync cannot change it at run time either).
+    void reconfigure(const SrpConfig& c) {
+        const std::uint32_t mtu = config_.net_mtu;
+        config_ = c;
+        config_.net_mtu = mtu;
+    }
     // runtime.force_gather: act as if the token timer had expired (corosync's
     // totemsrp_force_gather).
     void force_gather(Instant now) {
@@ -179,6 +186,9 @@ class Srp {
     const NodeList& members() const { return my_memb_list_; }
     const SrpStats& stats() const { return stats_; }
     std::size_t send_queue_avail() const;
+    std::size_t send_queue_max() const { return send_queue_max_; }
+    // When the last valid token of this ring arrived (stats.srp.time_since_token_last_received).
+    std::optional<Instant> last_token_rx() const { return last_token_rx_; }
     std::size_t max_payload() const { return config_.net_mtu - 2 * wire::mcast_header_size; }
     bool waiting_trans_ack() const { return waiting_trans_ack_; }
     std::uint32_t my_aru() const { return my_aru_; }

@@ -41,6 +41,7 @@ class TotemStack : private PacketSink, private TokenSource {
     void on_pause(Instant now, Duration gap);
     void leave(Instant now);
     void force_gather(Instant now);
+    void reconfigure(const SrpConfig& c) { srp_.reconfigure(c); }
     void exclude(Instant now, NodeId node);
     // The layer above finished synchronising after the last configuration change.
     void trans_ack();
@@ -53,6 +54,15 @@ class TotemStack : private PacketSink, private TokenSource {
     // Slots a message of `bytes` would take in the send queue, and whether they are free now
     // (corosync's totempg_groups_joined_reserve, for IPC admission).
     bool room_for(std::size_t bytes) const;
+    // corosync's totempg_size_limit: an IPC request this large or larger is refused at once.
+    std::size_t message_size_limit() const {
+        return (srp_.send_queue_max() - 1) * pg_.slot_bytes();
+    }
+    // Percent of the send queue in use (totempg's q_level_precent_used).
+    std::uint32_t queue_percent_used() const {
+        return static_cast<std::uint32_t>(100 -
+                                          srp_.send_queue_avail() * 100 / srp_.send_queue_max());
+    }
 
     std::optional<Instant> next_deadline() const { return srp_.next_deadline(); }
     // The next effect, in the order Srp produced them; nothing when all were taken.

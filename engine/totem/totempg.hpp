@@ -127,6 +127,7 @@ class Totempg {
 
     const TotempgStats& stats() const { return stats_; }
     std::size_t max_packet_size() const { return packet_max_; }
+    std::size_t slot_bytes() const { return slot_bytes_; }
     // Messages (or message starts) waiting in the packing buffer for flush().
     std::size_t pending_msgs() const { return pack_lens_.size(); }
     // Originators with a partial message held, in both buffer sets.
