@@ -312,9 +312,12 @@ struct Server::Impl {
             impl.disconnect(conn->info.id);
             return -EINVAL;
         }
+        // A private copy: an SHM request lives in memory the client shares and can rewrite while
+        // the handler decodes it (a length checked, then re-read).
+        const auto* p = static_cast<const std::uint8_t*>(data);
+        Bytes copy(p, p + size);
         ConnId id = conn->info.id;
-        int rc =
-            impl.handler.on_request(id, ByteView(static_cast<const std::uint8_t*>(data), size));
+        int rc = impl.handler.on_request(id, copy);
         if (Conn* still = impl.find(id)) {
             if (rc == -EINVAL)
                 ++still->invalid_request;

@@ -121,7 +121,9 @@ class Handler {
     // it now, call Server::disconnect).
     virtual void on_connected(const ConnInfo& info) = 0;
     // One request, `request.size()` = the header's size (at least 16, at most the connection's
-    // buffer: others are framing errors, and the client is disconnected without a call).
+    // buffer: others are framing errors, and the client is disconnected without a call). The
+    // bytes are a private copy, valid for the call; past the chunk the client wrote (a header
+    // size larger than what was sent) they are stale bytes of the same connection.
     // Returns what corosync's msg_process returns: 0, or a negative errno after it answered
     // (-EINVAL: invalid_request, other: overload). Answers go through Server::respond().
     virtual int on_request(ConnId id, ByteView request) = 0;

@@ -5,6 +5,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <catch2/catch.hpp>
 #include <fstream>
 #include <string>
@@ -70,10 +71,10 @@ TEST_CASE("procname_from_stat reads the name as corosync's pid_to_name does", "[
 }
 
 TEST_CASE("a request gets its response; the connection carries the client's credentials", "[ipc]") {
-    auto type = GENERATE(as<std::string>{}, "native", "shm", "socket");
+    auto type = GENERATE(as<std::string>{}, "native", "shm", "socket", "bogus (native)");
     INFO("qb_ipc_type " << type);
     Options o;
-    o.type = type;
+    o.type = type == "bogus (native)" ? "bogus" : type;
     Fixture f(o);
     std::string name = f.add(7, "rr");
     Client c;
@@ -119,13 +120,38 @@ TEST_CASE("a request gets its response; the connection carries the client's cred
     CHECK(f.server->global_stats().closed == 1);
 }
 
-TEST_CASE("SHM is what native means on Linux: the client maps three rings", "[ipc]") {
+TEST_CASE("SHM is what native means on Linux: three rings of the size the client asked for",
+          "[ipc]") {
     Fixture f;
     std::string name = f.add(1, "shm");
     int dirs = count_shm_dirs();
     Client c;
-    REQUIRE(c.connect(f.loop, name) == 0);
-    CHECK(count_shm_dirs() == dirs + 1);  // /dev/shm/qb-<pid>-<pid>-<fd>-XXXXXX
+    REQUIRE(c.connect(f.loop, name, 20000) == 0);
+    CHECK(qb_ipcc_get_buffer_size(c.raw()) == 20000);  // granted = max(asked, 0)
+    // /dev/shm/qb-<server pid>-<client pid>-<fd>-XXXXXX/qb-{request,response,event}-<name>-*
+    REQUIRE(count_shm_dirs() == dirs + 1);
+    std::string prefix = "qb-" + std::to_string(::getpid()) + "-" + std::to_string(::getpid());
+    std::vector<std::string> files;
+    DIR* shm = ::opendir("/dev/shm");
+    REQUIRE(shm);
+    while (dirent* e = ::readdir(shm)) {
+        if (std::string(e->d_name).rfind(prefix, 0) != 0)
+            continue;
+        std::string dir = std::string("/dev/shm/") + e->d_name;
+        DIR* d = ::opendir(dir.c_str());
+        REQUIRE(d);
+        while (dirent* x = ::readdir(d))
+            if (x->d_name[0] != '.')
+                files.emplace_back(x->d_name);
+        ::closedir(d);
+    }
+    ::closedir(shm);
+    std::sort(files.begin(), files.end());
+    std::vector<std::string> want;
+    for (const char* ring : {"event", "request", "response"})
+        for (const char* part : {"data", "header"})
+            want.push_back(std::string("qb-") + ring + "-" + name + "-" + part);
+    CHECK(files == want);
     c.disconnect();
     REQUIRE(f.loop.run_until([&] { return f.rec.closed.size() == 1; }));
     CHECK(count_shm_dirs() == dirs);
