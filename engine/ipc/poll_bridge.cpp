@@ -366,6 +366,8 @@ std::vector<int> PollBridge::fds() const {
 PollBridgeStats PollBridge::stats() const {
     PollBridgeStats s = impl_->st;
     s.watches = impl_->watches.size();
+    for (const auto& [fd, w] : impl_->watches)
+        ++s.watches_at[static_cast<std::size_t>(w->prio)];
     s.queued = impl_->queued();
     return s;
 }

@@ -23,6 +23,7 @@
 // Single-threaded: every method, and every callback it makes, runs on the io_context's thread.
 #pragma once
 
+#include <array>
 #include <boost/asio/io_context.hpp>
 #include <chrono>
 #include <cstdint>
@@ -45,7 +46,8 @@ struct PollBridgeStats {
     std::uint64_t idle_rearms = 0;  // dispatches that consumed nothing: re-armed after a delay
     std::uint64_t spurious = 0;     // wake-ups where poll(2) then reported nothing
     std::size_t watches = 0;        // fds registered now
-    std::size_t queued = 0;         // ready fds + jobs waiting for a drain
+    std::array<std::size_t, 3> watches_at{};  // of which at each Priority (index = value)
+    std::size_t queued = 0;                   // ready fds + jobs waiting for a drain
 };
 
 class PollBridge {

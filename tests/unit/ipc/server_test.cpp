@@ -363,6 +363,22 @@ TEST_CASE("rate limits: RATE_OFF and RATE_OFF_2 hold requests back, RATE_FAST re
         REQUIRE(late.send(req) == static_cast<ssize_t>(req.size()));
         REQUIRE(late.recv(f.loop, resp) == 25);
     }
+    SECTION("the rate limit moves the connection's fd between the loop's priorities") {
+        // libqb: FAST → HIGH, NORMAL → MED, SLOW/OFF/OFF_2 → LOW, through dispatch_mod; the
+        // listening socket keeps the priority it was added with (MED).
+        auto at = [&] { return f.server->bridge().stats().watches_at; };
+        CHECK(at() == std::array<std::size_t, 3>{0, 2, 0});
+        f.server->rate_limit(2, RateLimit::fast);
+        CHECK(at() == std::array<std::size_t, 3>{0, 1, 1});
+        f.server->rate_limit(2, RateLimit::slow);
+        CHECK(at() == std::array<std::size_t, 3>{1, 1, 0});
+        f.server->rate_limit(2, RateLimit::normal);
+        CHECK(at() == std::array<std::size_t, 3>{0, 2, 0});
+        Client late;  // added at the service's current priority
+        f.server->rate_limit(2, RateLimit::fast);
+        REQUIRE(late.connect(f.loop, name) == 0);
+        CHECK(at() == std::array<std::size_t, 3>{0, 1, 2});
+    }
     SECTION("RATE_SLOW and RATE_NORMAL still serve") {
         for (RateLimit rl : {RateLimit::slow, RateLimit::normal, RateLimit::fast}) {
             f.server->rate_limit(2, rl);
