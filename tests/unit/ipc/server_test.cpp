@@ -605,3 +605,27 @@ TEST_CASE("shutdown with clients connected closes each once and leaves nothing o
     CHECK(count_open_fds() == fds);
     CHECK(count_shm_dirs() == dirs);
 }
+
+TEST_CASE(
+    "socket transport: libqb's rate limit misses the request socket (it modifies the "
+    "event socket, which it never added)",
+    "[ipc]") {
+    Options o;
+    o.type = "socket";
+    Fixture f(o);
+    std::string name = f.add(2, "sockrl");
+    Client c;
+    REQUIRE(c.connect(f.loop, name) == 0);
+    auto at = [&] { return f.server->bridge().stats().watches_at; };
+    // listener + the connection's request socket + its setup socket (liveness), all MED.
+    CHECK(at() == std::array<std::size_t, 3>{0, 3, 0});
+    f.server->rate_limit(2, RateLimit::fast);
+    CHECK(at() == std::array<std::size_t, 3>{0, 3, 0});
+    // The flow-control word works all the same.
+    f.server->rate_limit(2, RateLimit::off);
+    CHECK(c.send(request(1)) == -EAGAIN);
+    f.server->rate_limit(2, RateLimit::normal);
+    REQUIRE(c.send(request(1)) == 16);
+    Bytes resp;
+    REQUIRE(c.recv(f.loop, resp) == 24);
+}
