@@ -185,9 +185,8 @@ struct Server::Impl {
     };
 
     Impl(asio::io_context& io_, Handler& h, Options o)
-        : io(io_), handler(h), options(std::move(o)), bridge(io_), retry_timer(io_) {}
+        : handler(h), options(std::move(o)), bridge(io_), retry_timer(io_) {}
 
-    asio::io_context& io;
     Handler& handler;
     Options options;
     PollBridge bridge;
