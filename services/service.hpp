@@ -69,7 +69,11 @@ struct ReopenLogsAction {      // reopen the log files, then Core::logs_reopened
     ConnId conn = 0;
 };
 struct DumpBlackboxAction {};  // write the flight recorder (runtime.blackbox.dump_flight_data)
-using Action = std::variant<ExitAction, ReloadConfigAction, ReopenLogsAction, DumpBlackboxAction>;
+struct ClearStatsAction {      // stats.clear.knet / .ipc: the transport's and libqb's counters
+    std::uint8_t groups = 0;   // kStatsClear* bits
+};
+using Action = std::variant<ExitAction, ReloadConfigAction, ReopenLogsAction, DumpBlackboxAction,
+                            ClearStatsAction>;
 
 class Api {
   public:
@@ -108,6 +112,8 @@ class Api {
     virtual KeyStore& keys() = 0;   // corosync's icmap
     virtual KeyStore& stats() = 0;  // the stats map, refreshed on every read
     virtual void refresh_stats() = 0;
+    // stats.clear.*: clear the counters of these groups (kStatsClear* bits).
+    virtual void clear_stats(std::uint8_t groups) = 0;
     // config.reload_status of the last reload (a cs_error_t).
     virtual std::int32_t reload_status() const = 0;
 

@@ -69,10 +69,10 @@ struct IpcRateLimit {
 };
 // The first synchronisation completed: IPC is open (sd_notify READY=1 under a service manager).
 struct ReadyEffect {};
-using Effect =
-    std::variant<SendEffect, PersistRingSeqEffect, LogLine, IpcResponse, IpcEvent, IpcDisconnect,
-                 IpcRateLimit, ReadyEffect, services::ExitAction, services::ReloadConfigAction,
-                 services::ReopenLogsAction, services::DumpBlackboxAction>;
+using Effect = std::variant<SendEffect, PersistRingSeqEffect, LogLine, IpcResponse, IpcEvent,
+                            IpcDisconnect, IpcRateLimit, ReadyEffect, services::ExitAction,
+                            services::ReloadConfigAction, services::ReopenLogsAction,
+                            services::DumpBlackboxAction, services::ClearStatsAction>;
 
 // ---- inputs -----------------------------------------------------------------------------
 // What libqb and the driver know of the IPC connections, taken by the driver (engine/ipc),
@@ -211,6 +211,7 @@ class NodeCore final : private sync::Host, private services::Api {
     services::KeyStore& stats() override { return stats_; }
     void refresh_stats() override { refresh_stats_map(); }
     std::int32_t reload_status() const override { return last_reload_status_; }
+    void clear_stats(std::uint8_t groups) override;
     void log(LogLevel level, std::string_view subsys, std::string text) override;
     void request(services::Action action) override;
     void shutdown(std::string reason) override;

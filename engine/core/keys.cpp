@@ -64,6 +64,21 @@ void NodeCore::core_key_changed(const services::Notification& n) {
     }
 }
 
+// exec/stats.c stats_map_set → totempg_stats_clear, cs_ipcs_clear_stats, the schedmiss list.
+void NodeCore::clear_stats(std::uint8_t groups) {
+    if (groups & services::kStatsClearTotem)
+        stack_.clear_stats();
+    if (groups & services::kStatsClearIpc) {
+        for (auto& [id, c] : conns_)
+            c.invalid_request = c.overload = 0;
+        ipc_closed_ = 0;
+    }
+    if (groups & services::kStatsClearSchedmiss)
+        schedmiss_.clear();
+    if (groups & (services::kStatsClearKnet | services::kStatsClearIpc))
+        outbox_.push_back(services::ClearStatsAction{groups});
+}
+
 namespace {
 
 // Builds the stats map's full key set, then makes the store equal to it.

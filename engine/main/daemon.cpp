@@ -3,7 +3,10 @@
 #include "engine/main/daemon.hpp"
 
 #include <fcntl.h>
+#include <sched.h>
 #include <signal.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -203,34 +206,74 @@ Result<TransportConfig, std::string> transport_config(const conf::Config& c) {
 
 // TOTEMD_PLOAD="interval_ms[,burst[,size[,count[,min_members]]]]": the built-in load generator
 // (demo, tests); min_members: send only while the ring has at least that many members.
-void parse_pload(node::NodeOptions& o) {
+void parse_pload(services::PloadOptions& o) {
     const char* env = std::getenv("TOTEMD_PLOAD");
     if (!env || !*env)
         return;
     unsigned interval = 0, burst = 1, size = 64, min_members = 0;
     unsigned long long count = 0;
     if (std::sscanf(env, "%u,%u,%u,%llu,%u", &interval, &burst, &size, &count, &min_members) >= 1) {
-        o.pload_interval_ms = interval;
-        o.pload_burst = burst ? burst : 1;
-        o.pload_size = size;
-        o.pload_count = count;
-        o.pload_min_members = min_members;
+        o.interval_ms = interval;
+        o.burst = burst ? burst : 1;
+        o.size = size;
+        o.count = count;
+        o.min_members = min_members;
     }
 }
 
 void write_keys(node::Node& n, const std::string& path) {
     std::ofstream out(path + ".tmp");
-    out << conf::dump_cmap(n.keys());
+    out << n.dump_keys();
     out.close();
     std::filesystem::rename(path + ".tmp", path);
 }
 
+std::string key_string(const conf::Config& c, const std::string& key, std::string fallback) {
+    auto it = c.keys.find(key);
+    return it == c.keys.end() ? fallback : it->second.text();
+}
+
+// exec/main.c corosync_set_rr_scheduler: SCHED_RR at the highest priority, or a warning.
+void set_rr_scheduler() {
+    const int prio = ::sched_get_priority_max(SCHED_RR);
+    if (prio == -1) {
+        Logger::log(LogLevel::warning, "MAIN",
+                    std::string("Could not get maximum scheduler priority: ") +
+                        std::strerror(errno) + " (" + std::to_string(errno) + ")");
+        return;
+    }
+    sched_param p{};
+    p.sched_priority = prio;
+    if (::sched_setscheduler(0, SCHED_RR, &p) == -1)
+        Logger::log(LogLevel::warning, "MAIN",
+                    "Could not set SCHED_RR at priority " + std::to_string(prio) + ": " +
+                        std::strerror(errno) + " (" + std::to_string(errno) + ")");
+}
+
+// exec/main.c corosync_mlockall.
+void lock_memory() {
+    rlimit rl{RLIM_INFINITY, RLIM_INFINITY};
+    if (::setrlimit(RLIMIT_MEMLOCK, &rl) == -1) {
+        Logger::log(LogLevel::warning, "MAIN",
+                    std::string("Could not increase RLIMIT_MEMLOCK, not locking memory: ") +
+                        std::strerror(errno) + " (" + std::to_string(errno) + ")");
+        return;
+    }
+    if (::mlockall(MCL_CURRENT | MCL_FUTURE) == -1)
+        Logger::log(LogLevel::warning, "MAIN",
+                    std::string("Could not lock memory of service to avoid page faults: ") +
+                        std::strerror(errno) + " (" + std::to_string(errno) + ")");
+}
+
 }  // namespace
 
-int run_daemon(const conf::Config& config, const DaemonOptions& options) {
-    std::string state_dir = options.state_dir;
+int run_daemon(const conf::Config& config, const DaemonOptions& options,
+               const conf::LoadOptions& load) {
+    std::string state_dir = key_string(config, "system.state_dir", "/var/lib/corosync");
     if (const char* env = std::getenv("TOTEMD_STATE_DIR"); env && *env)
         state_dir = env;
+    if (options.state_dir)
+        state_dir = *options.state_dir;
     std::error_code ec;
     std::filesystem::create_directories(state_dir, ec);
 
@@ -269,6 +312,12 @@ int run_daemon(const conf::Config& config, const DaemonOptions& options) {
     if (!tc)
         return fail(tc.error());
 
+    // As corosync: realtime scheduling (system.sched_rr, default yes; -p turns it off) and
+    // locked memory, both before libknet starts its threads (they inherit the policy).
+    if (options.realtime && key_string(config, "system.sched_rr", "yes") != "no")
+        set_rr_scheduler();
+    lock_memory();
+
     boost::asio::io_context io;
     auto transport = tc->kind == TransportKind::knet ? make_knet_transport(io, *tc)
                                                      : make_udpu_transport(io, *tc);
@@ -291,16 +340,25 @@ int run_daemon(const conf::Config& config, const DaemonOptions& options) {
     node::NodeOptions no;
     no.state_dir = state_dir;
     no.stored_ring_seq = *stored;
-    parse_pload(no);
+    no.config_path = options.config_path;
+    no.load = load;
+    no.ipc_type = key_string(config, "system.qb_ipc_type", "native");
+    parse_pload(no.pload);
     node::Node n(io, config, std::move(*transport), no);
+    int exit_status = 0;
+    n.on_exit = [&](int status) {
+        exit_status = status;
+        io.stop();
+    };
+    if (auto err = n.listen(); !err.empty())
+        return fail(err);
 
     boost::asio::signal_set stop_signals(io, SIGTERM, SIGINT);
     stop_signals.async_wait([&](const boost::system::error_code& e, int sig) {
         if (e)
             return;
-        Logger::log(LogLevel::notice, "MAIN",
-                    std::string("Node was shut down by a signal (") + ::strsignal(sig) + ")");
-        n.leave_and_stop([&] { io.stop(); });
+        n.leave_and_stop(std::string("Node was shut down by a signal (") + ::strsignal(sig) + ")",
+                         [&] { io.stop(); });
     });
     boost::asio::signal_set info_signals(io, SIGUSR1, SIGUSR2);
     std::function<void()> wait_info = [&] {
@@ -320,11 +378,14 @@ int run_daemon(const conf::Config& config, const DaemonOptions& options) {
     if (ready_fd >= 0)
         report_ready(ready_fd);
     io.run();
-    Logger::log(LogLevel::notice, "MAIN", "totemd Cluster Engine exiting normally");
+    Logger::log(LogLevel::notice, "MAIN",
+                exit_status == 0
+                    ? std::string("totemd Cluster Engine exiting normally")
+                    : "totemd Cluster Engine exiting with status " + std::to_string(exit_status));
     Logger::close();
     std::filesystem::remove(pid_file, ec);
     ::close(lock_fd);
-    return 0;
+    return exit_status;
 }
 
 }  // namespace totem

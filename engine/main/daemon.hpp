@@ -10,6 +10,7 @@
 #include <string>
 
 #include "conf/config.hpp"
+#include "conf/load.hpp"
 
 namespace totem {
 
@@ -17,10 +18,15 @@ struct DaemonOptions {
     bool foreground = false;  // -f: stay in the foreground
     std::string config_path;  // -c: the file the Config came from
     bool debug = false;       // --debug: log at debug level whatever the file says
-    std::string state_dir = "/var/lib/totemd";  // --state-dir: ring id file and other node state
+    // --state-dir: ring id file, blackbox, pid file. Unset: $TOTEMD_STATE_DIR, else
+    // system.state_dir, else /var/lib/corosync (where corosync's tools look).
+    std::optional<std::string> state_dir;
     std::optional<std::uint32_t> local_nodeid;  // --local-nodeid: "this" node given, not searched
+    bool realtime = true;  // system.sched_rr applies unless -p (as corosync's -p)
 };
 
-int run_daemon(const conf::Config& config, const DaemonOptions& options);
+// `load`: how the configuration was read, for re-reading it on a reload.
+int run_daemon(const conf::Config& config, const DaemonOptions& options,
+               const conf::LoadOptions& load);
 
 }  // namespace totem

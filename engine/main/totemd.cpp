@@ -42,7 +42,9 @@ bool dumped(const std::string& key) {
 int main(int argc, char** argv) {
     CLI::App app{"totemd — a Totem group communication daemon, a drop-in for Corosync 3.1"};
     bool test_only = false, dump = false, version = false, foreground = false, debug = false;
-    std::string config_path, hosts_file, default_authkey, state_dir = "/var/lib/totemd";
+    bool no_realtime = false;
+    std::string config_path, hosts_file, default_authkey;
+    std::optional<std::string> state_dir;
     std::optional<std::uint32_t> local_nodeid;
     app.add_flag("-t", test_only, "Test the configuration and exit");
     app.add_flag("--dump-config", dump, "Print the configuration's cmap keys and exit");
@@ -50,7 +52,10 @@ int main(int argc, char** argv) {
     app.add_flag("-f", foreground, "Stay in the foreground");
     app.add_flag("-v", version, "Print the version and exit");
     app.add_flag("--debug", debug, "Log at debug level");
-    app.add_option("--state-dir", state_dir, "Directory for per-node state");
+    app.add_flag("-p", no_realtime, "Do not set the round-robin realtime scheduler (SCHED_RR)");
+    app.add_option("--state-dir", state_dir,
+                   "Directory for per-node state (default: system.state_dir, else "
+                   "/var/lib/corosync)");
     app.add_option("--local-nodeid", local_nodeid,
                    "This node's nodeid (instead of searching the local addresses)");
     app.add_option("--hosts", hosts_file,
@@ -125,5 +130,6 @@ int main(int argc, char** argv) {
     d.debug = debug;
     d.state_dir = state_dir;
     d.local_nodeid = local_nodeid;
-    return totem::run_daemon(loaded->config, d);
+    d.realtime = !no_realtime;
+    return totem::run_daemon(loaded->config, d, opts);
 }

@@ -13,18 +13,21 @@ namespace totem::node {
 namespace {
 
 // Subsystem names, as corosync tags them; the tag is the index. %6g prints the padded name.
-constexpr std::array<const char*, 10> kSubsystems = {"MAIN", "TOTEM", "KNET",  "QUORUM", "CPG",
-                                                     "CMAP", "CFG",   "VOTEQ", "PLOAD",  "SYNC"};
+// Tag 0 is what libqb's own lines carry ("server name: cmap"): corosync shows them as QB.
+constexpr std::array<const char*, 12> kSubsystems = {"QB",     "MAIN",  "TOTEM", "KNET",
+                                                     "QUORUM", "CPG",   "CMAP",  "CFG",
+                                                     "VOTEQ",  "PLOAD", "SYNC",  "SERV"};
+constexpr uint32_t kMainTag = 1;
 
 const char* tag_name(uint32_t tags) {
     return tags < kSubsystems.size() ? kSubsystems[tags] : "MAIN";
 }
 
 uint32_t tag_of(std::string_view subsys) {
-    for (uint32_t i = 0; i < kSubsystems.size(); ++i)
+    for (uint32_t i = 1; i < kSubsystems.size(); ++i)
         if (subsys == kSubsystems[i])
             return i;
-    return 0;
+    return kMainTag;
 }
 
 uint8_t priority_from(const std::string& name, uint8_t fallback) {

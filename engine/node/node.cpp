@@ -1,71 +1,74 @@
 #include "engine/node/node.hpp"
 
 #include <fcntl.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include <array>
 #include <cerrno>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 
+#include "common/assert.hpp"
 #include "engine/node/log.hpp"
 
 namespace totem::node {
 
 namespace {
 
-using conf::CmapValue;
-using conf::ValueType;
+constexpr std::uint16_t cmap_service = 0;
+constexpr std::uint16_t cfg_service = 1;
+// The transport snapshot is taken for every cmap and cfg request, and at most this often for
+// the 1.5 s stats-tracker poll on timers.
+constexpr auto snapshot_interval = std::chrono::milliseconds(500);
 
-constexpr std::array<const char*, 8> kServiceNames = {"cmap",  "cfg",        "cpg", "quorum",
-                                                      "pload", "votequorum", "mon", "wd"};
-constexpr std::uint16_t kPloadService = 4;
-constexpr std::uint16_t kPloadMcast = 1;
-constexpr std::size_t kExecHeaderSize = 16;  // qb_ipc_request_header: id i32 @0, size i32 @8
-
-std::string service_name(std::uint16_t id) {
-    return id < kServiceNames.size() ? kServiceNames[id] : "service" + std::to_string(id);
+// sd_notify(0, "READY=1") without libsystemd: one datagram to $NOTIFY_SOCKET ('@' = abstract).
+void notify_ready() {
+    const char* path = std::getenv("NOTIFY_SOCKET");
+    if (!path || !*path)
+        return;
+    sockaddr_un addr{};
+    addr.sun_family = AF_UNIX;
+    const std::size_t len = std::strlen(path);
+    if (len >= sizeof addr.sun_path)
+        return;
+    std::memcpy(addr.sun_path, path, len);
+    if (addr.sun_path[0] == '@')
+        addr.sun_path[0] = '\0';
+    const int fd = ::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return;
+    static constexpr char msg[] = "READY=1";
+    [[maybe_unused]] ssize_t n =
+        ::sendto(fd, msg, sizeof msg - 1, MSG_NOSIGNAL, reinterpret_cast<sockaddr*>(&addr),
+                 static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + len));
+    ::close(fd);
 }
 
-std::string node_list(const NodeList& l) {
-    std::string s;
-    for (NodeId n : l)
-        s += (s.empty() ? "" : " ") + std::to_string(n);
-    return s;
-}
-
-void log_effect(const LogEffect& l) {
-    Logger::log(l.level, "TOTEM", l.text);
-}
-
-// The configuration check between totemd nodes travels in a totempg group of its own, which
-// corosync nodes never join (they drop it unread): cluster_name and a digest of the nodelist.
-constexpr std::string_view kConfigCheckGroup = "totemd";
-constexpr std::uint32_t kConfigCheckMagic = 0x4B434454;  // "TDCK"
-
-bool contains_node(const NodeList& l, NodeId n) {
-    return std::find(l.begin(), l.end(), n) != l.end();
-}
-
-// FNV-1a over the nodelist in nodeid order: nodeid and every ringN_addr. Detects a different
-// nodelist; it is not a security measure (crypto authenticates the nodes).
-std::uint64_t nodelist_digest(const conf::Config& c) {
-    std::vector<const conf::NodeEntry*> nodes;
-    for (const auto& n : c.nodes)
-        nodes.push_back(&n);
-    std::sort(nodes.begin(), nodes.end(), [](auto* a, auto* b) { return a->nodeid < b->nodeid; });
-    std::uint64_t h = 14695981039346656037ull;
-    auto mix = [&h](std::string_view s) {
-        for (unsigned char ch : s)
-            h = (h ^ ch) * 1099511628211ull;
-        h = (h ^ 0xff) * 1099511628211ull;
-    };
-    for (const auto* n : nodes) {
-        mix(std::to_string(n->nodeid));
-        for (unsigned l = 0; l < conf::kInterfaceMax; ++l)
-            mix(n->ring_addr[l] ? n->ring_addr[l]->str() : "");
+ipc::RateLimit to_ipc(core::RateLimit r) {
+    switch (r) {
+        case core::RateLimit::fast:
+            return ipc::RateLimit::fast;
+        case core::RateLimit::normal:
+            return ipc::RateLimit::normal;
+        case core::RateLimit::slow:
+            return ipc::RateLimit::slow;
+        case core::RateLimit::off:
+            return ipc::RateLimit::off;
+        case core::RateLimit::off_2:
+            return ipc::RateLimit::off_2;
     }
-    return h;
+    return ipc::RateLimit::normal;
+}
+
+core::CoreOptions core_options(const NodeOptions& o, NodeId nodeid) {
+    core::CoreOptions c;
+    c.stored_ring_seq = o.stored_ring_seq;
+    c.seed = nodeid;
+    c.pload = o.pload;
+    return c;
 }
 
 }  // namespace
@@ -97,17 +100,22 @@ Result<std::uint64_t, std::string> load_ring_seq(const std::string& state_dir, N
 Node::Node(boost::asio::io_context& io, const conf::Config& config,
            std::unique_ptr<Transport> transport, NodeOptions options)
     : io_(io),
-      config_(config),
       transport_(std::move(transport)),
       options_(std::move(options)),
       origin_(std::chrono::steady_clock::now()),
-      stack_(conf::to_srp_config(config), config.local_nodeid, options_.stored_ring_seq,
-             config.local_nodeid),
+      core_(config, core_options(options_, config.local_nodeid)),
+      ipc_(io, *this,
+           ipc::Options{
+               options_.ipc_type, ipc::kEventQueueMaxBytesDefault,
+               [](LogLevel level, std::string_view msg) { Logger::log(level, "MAIN", msg); }}),
       timer_(io),
       pause_timer_(io),
-      pload_timer_(io),
-      keys_(config.keys) {
-    transport_->set_receiver([this](ByteView d) { on_datagram(d); });
+      token_ms_(config.totem.effective_token_ms) {
+    transport_->set_receiver([this](ByteView d) {
+        if (!stopping_)
+            call([&] { core_.on_packet(now(), d); });
+    });
+    apply();  // the core's start-up log lines
 }
 
 Node::~Node() = default;
@@ -118,65 +126,123 @@ Instant Node::now() const {
                        .count()};
 }
 
-void Node::start() {
-    stack_.start(now());
+std::string Node::listen() {
+    for (std::uint16_t id = 0; id < sync::Sync::services_max; ++id) {
+        const services::Service* s = core_.service(id);
+        if (!s || s->info().lib_count == 0)
+            continue;
+        const std::string name(s->info().short_name);
+        auto r = ipc_.add_service(id, name);
+        if (!r)
+            return "Can't initialize IPC for " + name + ": " + r.error();
+    }
+    return {};
+}
+
+template <typename F>
+void Node::call(F&& f) {
+    snapshot_if_due();
+    f();
     apply();
+}
+
+void Node::start() {
+    snapshot();
+    call([&] { core_.start(now()); });
     last_pause_check_ = std::chrono::steady_clock::now();
     schedule_pause_check();
-    if (options_.pload_interval_ms)
-        schedule_pload();
 }
 
-void Node::leave_and_stop(std::function<void()> done) {
-    if (stopping_)
-        return;
-    stopping_ = true;
-    stack_.leave(now());
-    apply();
-    timer_.cancel();
-    pause_timer_.cancel();
-    pload_timer_.cancel();
-    transport_->stop();
-    boost::asio::post(io_, std::move(done));
+void Node::snapshot() {
+    TransportSnapshot s;
+    s.transport = core_.config_view().totem.transport == conf::Transport::Knet ? "knet" : "udpu";
+    s.nodes = transport_->status();
+    s.counters = transport_->counters();
+    core_.update_transport(s);
+    core::IpcSnapshot i;
+    for (const ipc::ConnInfo& c : ipc_.connections()) {
+        auto st = ipc_.stats(c.id);
+        if (!st)
+            continue;
+        core::IpcConnStats cs;
+        cs.conn = c.id;
+        cs.requests = st->requests;
+        cs.responses = st->responses;
+        cs.dispatched = st->events;
+        cs.send_retries = st->send_retries;
+        cs.recv_retries = st->recv_retries;
+        cs.flow_control = st->flow_control_state;
+        cs.flow_control_count = st->flow_control_count;
+        cs.queueing = st->queueing;
+        cs.queued = st->queued;
+        cs.sent = st->sent;
+        i.conns.push_back(cs);
+    }
+    i.closed = ipc_.global_stats().closed;
+    core_.update_ipc(i);
+    last_snapshot_ = std::chrono::steady_clock::now();
 }
 
-bool Node::mcast(std::string_view group, ByteView payload) {
-    if (stopping_)
-        return false;
-    const bool ok = stack_.mcast(group, payload);
-    apply();
-    return ok;
-}
-
-void Node::on_datagram(ByteView datagram) {
-    if (stopping_)
-        return;
-    stack_.on_packet(now(), datagram);
-    apply();
+void Node::snapshot_if_due() {
+    if (std::chrono::steady_clock::now() - last_snapshot_ >= snapshot_interval)
+        snapshot();
 }
 
 void Node::apply() {
-    // Handling an effect may produce more (a delivery can refuse a node): loop until quiet.
-    for (auto effects = stack_.take_effects(); !effects.empty(); effects = stack_.take_effects())
-        for (StackEffect& e : effects) {
-            if (auto* s = std::get_if<SendEffect>(&e)) {
-                transport_->send(s->target, s->datagram);
-            } else if (auto* d = std::get_if<AppDeliverEffect>(&e)) {
-                deliver(d->msg);
-            } else if (auto* c = std::get_if<ConfChgEffect>(&e)) {
-                confchg(*c);
-            } else if (auto* p = std::get_if<PersistRingSeqEffect>(&e)) {
-                persist_ring_seq(p->seq);
-            } else if (auto* l = std::get_if<LogEffect>(&e)) {
-                log_effect(*l);
-            }  // TokenSentEffect: no sync layer here yet
-        }
+    TOTEM_ASSERT(!applying_);  // no effect handler calls back into the driver's core path
+    applying_ = true;
+    // Effects that need the core again (a re-read configuration, reopened logs) run after the
+    // batch, so that the core's outbox is empty when it is called.
+    std::vector<std::function<void()>> after;
+    for (auto& effect : core_.take_effects()) {
+        std::visit(
+            [&](auto& e) {
+                using T = std::decay_t<decltype(e)>;
+                if constexpr (std::is_same_v<T, SendEffect>) {
+                    transport_->send(e.target, e.datagram);
+                } else if constexpr (std::is_same_v<T, PersistRingSeqEffect>) {
+                    persist_ring_seq(e.seq);
+                } else if constexpr (std::is_same_v<T, core::LogLine>) {
+                    Logger::log(e.level, e.subsys, e.text);
+                } else if constexpr (std::is_same_v<T, core::IpcResponse>) {
+                    ipc_.respond(e.conn, e.message);
+                } else if constexpr (std::is_same_v<T, core::IpcEvent>) {
+                    ipc_.send_event(e.conn, e.message);
+                } else if constexpr (std::is_same_v<T, core::IpcDisconnect>) {
+                    ipc_.disconnect(e.conn);
+                } else if constexpr (std::is_same_v<T, core::IpcRateLimit>) {
+                    ipc_.rate_limit(e.service, to_ipc(e.limit));
+                } else if constexpr (std::is_same_v<T, core::ReadyEffect>) {
+                    notify_ready();
+                } else if constexpr (std::is_same_v<T, services::ExitAction>) {
+                    after.push_back([this, status = e.status] { exit_with(status); });
+                } else if constexpr (std::is_same_v<T, services::ReloadConfigAction>) {
+                    after.push_back([this] { reload_config(); });
+                } else if constexpr (std::is_same_v<T, services::ReopenLogsAction>) {
+                    after.push_back([this, conn = e.conn] {
+                        const bool ok = Logger::reopen();
+                        core_.logs_reopened(now(), conn, ok);
+                    });
+                } else if constexpr (std::is_same_v<T, services::DumpBlackboxAction>) {
+                    Logger::dump_blackbox(options_.state_dir + "/fdata");
+                } else if constexpr (std::is_same_v<T, services::ClearStatsAction>) {
+                    if (e.groups & services::kStatsClearIpc)
+                        ipc_.clear_stats();
+                }
+            },
+            effect);
+    }
+    applying_ = false;
+    for (auto& f : after) {
+        f();
+        apply();
+    }
     if (!stopping_)
         arm_timer();
 }
 
 void Node::arm_timer() {
-    auto deadline = stack_.next_deadline();
+    auto deadline = core_.next_deadline();
     if (!deadline) {
         timer_.cancel();
         return;
@@ -185,14 +251,13 @@ void Node::arm_timer() {
     timer_.async_wait([this](const boost::system::error_code& ec) {
         if (ec || stopping_)
             return;
-        stack_.on_timer(now());
-        apply();
+        call([&] { core_.on_timer(now()); });
     });
 }
 
 // corosync's pause timer: runs every token/5; a late run means the process was not scheduled.
 void Node::schedule_pause_check() {
-    const auto interval = std::chrono::milliseconds(config_.totem.effective_token_ms / 5);
+    const auto interval = std::chrono::milliseconds(token_ms_ / 5);
     pause_timer_.expires_after(interval);
     pause_timer_.async_wait([this, interval](const boost::system::error_code& ec) {
         if (ec || stopping_)
@@ -201,53 +266,28 @@ void Node::schedule_pause_check() {
         const auto late =
             std::chrono::duration_cast<std::chrono::milliseconds>(t - last_pause_check_ - interval);
         last_pause_check_ = t;
-        const auto threshold = std::chrono::milliseconds(config_.totem.effective_token_ms / 2);
+        const auto threshold = std::chrono::milliseconds(token_ms_ / 2);
         if (late > threshold) {
             Logger::log(LogLevel::warning, "MAIN",
                         "Corosync main process was not scheduled for " +
                             std::to_string(late.count()) + " ms (threshold is " +
                             std::to_string(threshold.count()) +
                             " ms). Consider token timeout increase.");
-            const std::string k = "stats.schedmiss." + std::to_string(schedmiss_count_++ % 10);
-            set_key(k + ".delay",
-                    CmapValue::uint(ValueType::U64, static_cast<std::uint64_t>(late.count())));
-            stack_.on_pause(now(), Duration::ms(late.count()));
-            apply();
+            const auto epoch = std::chrono::duration_cast<std::chrono::milliseconds>(
+                                   std::chrono::system_clock::now().time_since_epoch())
+                                   .count();
+            call([&] {
+                core_.on_pause(now(), Duration::ms(late.count()),
+                               static_cast<std::uint64_t>(epoch));
+            });
         }
         schedule_pause_check();
     });
 }
 
-void Node::schedule_pload() {
-    pload_timer_.expires_after(std::chrono::milliseconds(options_.pload_interval_ms));
-    pload_timer_.async_wait([this](const boost::system::error_code& ec) {
-        if (ec || stopping_)
-            return;
-        if (stack_.srp().state() == MembState::operational &&
-            stack_.srp().members().size() >= options_.pload_min_members) {
-            for (std::uint32_t i = 0; i < options_.pload_burst; ++i) {
-                if (options_.pload_count && pload_sent_ >= options_.pload_count)
-                    break;
-                Bytes m;
-                Writer h(m);
-                h.u32((std::uint32_t{kPloadService} << 16) | kPloadMcast);  // id
-                h.u32(0);
-                h.u32(static_cast<std::uint32_t>(kExecHeaderSize + options_.pload_size));  // size
-                h.u32(0);
-                h.u64(pload_sent_);  // this sender's counter: every message is distinct
-                m.resize(std::max<std::size_t>(m.size(), kExecHeaderSize + options_.pload_size), 0);
-                if (!mcast("a", m))
-                    break;
-                pload_sent_++;
-            }
-            set_key("runtime.totemd.pload.sent", CmapValue::uint(ValueType::U64, pload_sent_));
-        }
-        schedule_pload();
-    });
-}
-
 void Node::persist_ring_seq(std::uint64_t seq) {
-    const std::string path = options_.state_dir + "/ringid_" + std::to_string(config_.local_nodeid);
+    const std::string path =
+        options_.state_dir + "/ringid_" + std::to_string(core_.config_view().local_nodeid);
     int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
     bool ok = fd >= 0 && ::write(fd, &seq, sizeof seq) == sizeof seq;
     if (fd >= 0)
@@ -257,260 +297,83 @@ void Node::persist_ring_seq(std::uint64_t seq) {
                     "Couldn't store the ring id in " + path + ": " + std::strerror(errno));
 }
 
-Bytes Node::config_check_message() const {
-    Bytes b;
-    Writer w(b);
-    w.u32(kConfigCheckMagic);
-    w.u8(1);  // version
-    w.u8(0);
-    w.u16(static_cast<std::uint16_t>(config_.totem.cluster_name.size()));
-    w.bytes(config_.totem.cluster_name);
-    w.u64(nodelist_digest(config_));
-    return b;
+void Node::reload_config() {
+    const conf::Config before = core_.config_view();
+    auto loaded = conf::load_file(options_.config_path, options_.load);
+    Result<conf::Config, std::string> r =
+        loaded ? Result<conf::Config, std::string>(std::move(loaded->config))
+               : Result<conf::Config, std::string>(Err{loaded.error().str()});
+    core_.reload_done(now(), std::move(r));
+    apply();
+    Logger::reconfigure(core_.config_view().logging);
+    update_transport_nodes(before);
 }
 
-void Node::apply_refusals() {
-    for (NodeId n : refusals_pending_)
-        stack_.exclude(now(), n);
-    refusals_pending_.clear();
+void Node::update_transport_nodes(const conf::Config& before) {
+    // TODO(transport): add and remove knet hosts at run time.
+    if (before.nodes.size() != core_.config_view().nodes.size())
+        Logger::log(LogLevel::warning, "TOTEM", "nodelist changed: the transport keeps its nodes");
 }
 
-void Node::config_check(const GroupMessage& m) {
-    if (m.sender == config_.local_nodeid) {
-        own_check_pending_ = false;
-        apply_refusals();
+void Node::exit_with(int status) {
+    if (stopping_)
         return;
-    }
-    Reader r(m.payload);
-    const std::uint32_t magic = r.u32();
-    const std::uint8_t version = r.u8();
-    r.u8();
-    const std::uint16_t len = r.u16();
-    ByteView name = r.take(len);
-    const std::uint64_t digest = r.u64();
-    if (!r.ok() || magic != kConfigCheckMagic || version != 1) {
-        set_key("stats.totemd.config_check_malformed",
-                CmapValue::uint(ValueType::U64, ++config_check_malformed_));
-        return;
-    }
-    const std::string theirs(name.begin(), name.end());
-    std::string why;
-    if (theirs != config_.totem.cluster_name)
-        why = "its cluster_name is '" + theirs + "', ours is '" + config_.totem.cluster_name + "'";
-    else if (digest != nodelist_digest(config_))
-        why = "its nodelist differs from ours";
-    if (why.empty())
-        return;
-    set_key("stats.totemd.config_mismatch", CmapValue::uint(ValueType::U64, ++config_mismatches_));
-    if (contains_node(stack_.srp().excluded(), m.sender) ||
-        contains_node(refusals_pending_, m.sender))
-        return;
-    Logger::log(LogLevel::warning, "MAIN",
-                "Refusing node " + std::to_string(m.sender) + ": " + why);
-    refusals_pending_.push_back(m.sender);
-    if (!own_check_pending_)
-        apply_refusals();
+    stopping_ = true;
+    timer_.cancel();
+    pause_timer_.cancel();
+    transport_->stop();
+    ipc_.shutdown();
+    if (on_exit)
+        on_exit(status);
+    if (done_)
+        boost::asio::post(io_, std::move(done_));
 }
 
-void Node::deliver(const GroupMessage& m) {
-    if (on_deliver)
-        on_deliver(m);
-    if (std::find(m.groups.begin(), m.groups.end(), kConfigCheckGroup) != m.groups.end()) {
-        config_check(m);
+void Node::leave_and_stop(std::string reason, std::function<void()> done) {
+    if (stopping_)
         return;
-    }
-    const bool group_a = std::find(m.groups.begin(), m.groups.end(), "a") != m.groups.end();
-    if (!group_a) {
-        // corosync's synchronisation engine (group "sync"): not implemented yet. Counted and
-        // dropped; the first SERVICE_BUILD of each ring is logged with the services it names.
-        const std::uint64_t n = ++dropped_sync_;
-        set_key("stats.totemd.dropped.sync", CmapValue::uint(ValueType::U64, n));
-        Reader r(m.payload);
-        const std::uint32_t id = r.u32();
-        if (id == 1 && m.payload.size() >= 40 && sync_logged_ring_ != stack_.srp().ring_id()) {
-            sync_logged_ring_ = stack_.srp().ring_id();
-            Reader entries(ByteView(m.payload).subspan(32));
-            const std::uint32_t count = std::min<std::uint32_t>(entries.u32(), 128);
-            Reader list(ByteView(m.payload).subspan(40));
-            std::string names;
-            for (std::uint32_t i = 0; i < count && list.remaining() >= 4; ++i)
-                names += (names.empty() ? "" : ", ") +
-                         service_name(static_cast<std::uint16_t>(list.u32()));
-            Logger::log(LogLevel::notice, "SYNC",
-                        "Dropping synchronisation messages from node " + std::to_string(m.sender) +
-                            " for services " + names +
-                            ": service synchronisation is not implemented in this totemd yet");
-        }
-        return;
-    }
-    if (m.payload.size() < kExecHeaderSize) {
-        set_key("stats.totemd.dropped.malformed_exec",
-                CmapValue::uint(ValueType::U64, ++dropped_malformed_exec_));
-        return;
-    }
-    Reader r(m.payload);
-    const std::uint32_t id = r.u32();
-    const auto service = static_cast<std::uint16_t>(id >> 16);
-    const auto fn = static_cast<std::uint16_t>(id & 0xFFFF);
-    const std::string svc = service_name(service);
-    const std::string rx_key = "runtime.services." + svc + "." + std::to_string(fn) + ".rx";
-    auto it = keys_.find(rx_key);
-    set_key(rx_key, CmapValue::uint(ValueType::U64, it == keys_.end() ? 1 : it->second.u + 1));
-    if (service == kPloadService && fn == kPloadMcast) {
-        pload_received_++;
-        pload_from_[m.sender]++;
-        auto mix = [this](std::uint8_t b) {
-            pload_digest_ = (pload_digest_ ^ b) * 1099511628211ull;
-        };
-        for (int i = 0; i < 4; ++i)
-            mix(static_cast<std::uint8_t>(m.sender >> (8 * i)));
-        for (std::uint8_t b : m.payload)
-            mix(b);
-        set_key("runtime.totemd.pload.received", CmapValue::uint(ValueType::U64, pload_received_));
-        char hex[20];
-        std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(pload_digest_));
-        set_key("runtime.totemd.pload.digest", CmapValue::string(hex));
-        if (pload_received_ % 100 == 1) {
-            std::string from;
-            for (auto [n, c] : pload_from_)
-                from += (from.empty() ? "" : ", ") + std::to_string(n) + ": " + std::to_string(c);
-            Logger::log(LogLevel::notice, "PLOAD",
-                        "delivered " + std::to_string(pload_received_) +
-                            " messages in agreed order (from node " + from + "); sent " +
-                            std::to_string(pload_sent_));
-        }
-        return;
-    }
-    // Service exec messages of services that have not landed yet: counted and dropped.
-    if (unknown_service_msgs_[service]++ == 0)
-        Logger::log(LogLevel::notice, "MAIN",
-                    "Dropping exec messages of service " + svc + " (" + std::to_string(service) +
-                        ") from node " + std::to_string(m.sender) +
-                        ": the service is not implemented in this totemd yet");
-    set_key("stats.totemd.dropped." + svc,
-            CmapValue::uint(ValueType::U64, unknown_service_msgs_[service]));
+    done_ = std::move(done);
+    call([&] { core_.leave(now(), std::move(reason)); });
 }
 
-void Node::confchg(const ConfChgEffect& c) {
-    if (on_confchg)
-        on_confchg(c);
-    if (c.type == ConfChgType::transitional) {
-        for (NodeId n : c.left)
-            set_key("runtime.members." + std::to_string(n) + ".status", CmapValue::string("left"));
-        return;
-    }
-    config_changes_++;
-    for (NodeId n : c.joined) {
-        const std::string base = "runtime.members." + std::to_string(n);
-        set_key(base + ".join_count", CmapValue::uint(ValueType::U32, ++join_count_[n]));
-        set_key(base + ".status", CmapValue::string("joined"));
-        std::string ip;
-        for (const auto& node : config_.nodes) {
-            if (node.nodeid != n)
-                continue;
-            for (unsigned l = 0; l < conf::kInterfaceMax; ++l)
-                if (node.ring_addr_text[l])
-                    ip += "r(" + std::to_string(l) + ") ip(" + *node.ring_addr_text[l] + ") ";
-        }
-        set_key(base + ".ip", CmapValue::string(ip));
-    }
-    const Srp& srp = stack_.srp();
-    set_key("runtime.totem.ring_id", CmapValue::string(c.ring_id.str()));
-    set_key("runtime.totem.members", CmapValue::string(node_list(c.members)));
-    set_key("runtime.totem.config_changes", CmapValue::uint(ValueType::U64, config_changes_));
-    std::string cause(to_string(srp.last_gather_reason()));
-    if (srp.last_gather_node())
-        cause += " (node " + std::to_string(srp.last_gather_node()) + ")";
-    set_key("runtime.totem.last_change_cause", CmapValue::string(cause));
-    Logger::log(LogLevel::notice, "QUORUM",
-                "Members[" + std::to_string(c.members.size()) + "]: " + node_list(c.members));
-    // No synchronisation layer yet: acknowledge the transitional configuration at once.
-    stack_.trans_ack();
-    if (!c.joined.empty()) {
-        const Bytes check = config_check_message();
-        // Safe: once it is delivered here, every member of the ring has it.
-        if (stack_.mcast(kConfigCheckGroup, check, Guarantee::safe))
-            own_check_pending_ = true;
-    }
-    Logger::log(LogLevel::notice, "MAIN",
-                "Completed service synchronization, ready to provide service.");
+std::string Node::dump_keys() {
+    snapshot();
+    std::string out = core_.keys_view().dump();
+    out += core_.stats_view().dump();
+    return out;
 }
 
-const conf::Cmap& Node::keys() {
-    refresh_stats();
-    return keys_;
+// ---- ipc::Handler ---------------------------------------------------------------------------
+
+int Node::on_accept(std::uint16_t service, uid_t uid, gid_t gid) {
+    const int r = core_.ipc_accept(service, uid, gid);
+    apply();
+    return r;
 }
 
-void Node::refresh_stats() {
-    const SrpStats& s = stack_.srp().stats();
-    auto u64 = [this](const std::string& k, std::uint64_t v) {
-        set_key(k, CmapValue::uint(ValueType::U64, v));
-    };
-    auto u32 = [this](const std::string& k, std::uint64_t v) {
-        set_key(k, CmapValue::uint(ValueType::U32, v));
-    };
-    u64("stats.srp.orf_token_tx", s.orf_token_tx);
-    u64("stats.srp.orf_token_rx", s.orf_token_rx);
-    u64("stats.srp.memb_merge_detect_tx", s.memb_merge_detect_tx);
-    u64("stats.srp.memb_merge_detect_rx", s.memb_merge_detect_rx);
-    u64("stats.srp.memb_join_tx", s.memb_join_tx);
-    u64("stats.srp.memb_join_rx", s.memb_join_rx);
-    u64("stats.srp.mcast_tx", s.mcast_tx);
-    u64("stats.srp.mcast_retx", s.mcast_retx);
-    u64("stats.srp.mcast_rx", s.mcast_rx);
-    u64("stats.srp.memb_commit_token_tx", s.memb_commit_token_tx);
-    u64("stats.srp.memb_commit_token_rx", s.memb_commit_token_rx);
-    u64("stats.srp.token_hold_cancel_tx", s.token_hold_cancel_tx);
-    u64("stats.srp.token_hold_cancel_rx", s.token_hold_cancel_rx);
-    u64("stats.srp.operational_entered", s.operational_entered);
-    u64("stats.srp.operational_token_lost", s.operational_token_lost);
-    u64("stats.srp.gather_entered", s.gather_entered);
-    u64("stats.srp.gather_token_lost", s.gather_token_lost);
-    u64("stats.srp.commit_entered", s.commit_entered);
-    u64("stats.srp.commit_token_lost", s.commit_token_lost);
-    u64("stats.srp.recovery_entered", s.recovery_entered);
-    u64("stats.srp.recovery_token_lost", s.recovery_token_lost);
-    u64("stats.srp.consensus_timeouts", s.consensus_timeouts);
-    u64("stats.srp.rx_msg_dropped", s.rx_msg_dropped);
-    u32("stats.srp.continuous_gather", s.continuous_gather);
-    u32("stats.srp.continuous_sendmsg_failures", s.continuous_sendmsg_failures);
-    u64("stats.srp.token_retransmits", s.token_retransmits);
-    u64("stats.srp.late_token_not_held", s.late_token_not_held);
-    u64("stats.srp.rtr_requested", s.rtr_requested);
-    u64("stats.srp.pauses_detected", s.pauses_detected);
-    for (std::size_t i = 0; i < s.gather_reasons.size(); ++i) {
-        std::string name(to_string(static_cast<GatherReason>(i)));
-        for (char& ch : name)
-            if (ch == ' ')
-                ch = '_';
-        u64("stats.srp.gather_reason." + name, s.gather_reasons[i]);
-    }
-    u32("stats.pg.msg_queue_avail", stack_.srp().send_queue_avail());
-    const TransportCounters tc = transport_->counters();
-    u64("stats.transport.rx_dropped_auth", tc.rx_dropped_auth);
-    u64("stats.transport.rx_dropped_replay", tc.rx_dropped_replay);
-    u64("stats.transport.rx_dropped_unknown_sender", tc.rx_dropped_unknown_sender);
-    u64("stats.transport.rx_dropped_config_mismatch", tc.rx_dropped_config_mismatch);
-    u64("stats.transport.rx_dropped_malformed", tc.rx_dropped_malformed);
-    u64("stats.transport.tx_errors", tc.tx_errors);
-    for (const NodeStatus& ns : transport_->status()) {
-        for (const LinkStatus& l : ns.links) {
-            const std::string k =
-                "stats.knet.node" + std::to_string(ns.nodeid) + ".link" + std::to_string(l.link);
-            set_key(k + ".enabled", CmapValue::uint(ValueType::U8, l.enabled));
-            set_key(k + ".connected", CmapValue::uint(ValueType::U8, l.connected));
-            u32(k + ".mtu", l.mtu);
-            u64(k + ".tx_data_packets", l.tx_data_packets);
-            u64(k + ".rx_data_packets", l.rx_data_packets);
-            u64(k + ".tx_data_bytes", l.tx_data_bytes);
-            u64(k + ".rx_data_bytes", l.rx_data_bytes);
-            u32(k + ".latency_ave", l.latency_ave_us);
-            u32(k + ".latency_max", l.latency_max_us);
-            u32(k + ".latency_min", l.latency_min_us);
-            u32(k + ".down_count", l.down_count);
-            u32(k + ".up_count", l.up_count);
-        }
-    }
+void Node::on_connected(const ipc::ConnInfo& info) {
+    services::ClientInfo c;
+    c.conn = info.id;
+    c.service = info.service;
+    c.pid = info.pid;
+    c.uid = info.uid;
+    c.gid = info.gid;
+    c.procname = info.procname;
+    c.pointer = info.qb_ptr;
+    call([&] { core_.ipc_connected(now(), c); });
+}
+
+int Node::on_request(ipc::ConnId id, ByteView request) {
+    const auto info = ipc_.info(id);
+    if (info && (info->service == cmap_service || info->service == cfg_service))
+        snapshot();
+    int r = 0;
+    call([&] { r = core_.ipc_request(now(), id, request); });
+    return r;
+}
+
+void Node::on_closed(ipc::ConnId id) {
+    call([&] { core_.ipc_closed(now(), id); });
 }
 
 }  // namespace totem::node

@@ -185,6 +185,8 @@ class Srp {
     const RingId& ring_id() const { return my_ring_id_; }
     const NodeList& members() const { return my_memb_list_; }
     const SrpStats& stats() const { return stats_; }
+    // stats.clear.totem (corosync's totemsrp_stats_clear).
+    void clear_stats() { stats_ = SrpStats{}; }
     std::size_t send_queue_avail() const;
     std::size_t send_queue_max() const { return send_queue_max_; }
     // When the last valid token of this ring arrived (stats.srp.time_since_token_last_received).

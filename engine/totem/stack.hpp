@@ -42,6 +42,7 @@ class TotemStack : private PacketSink, private TokenSource {
     void leave(Instant now);
     void force_gather(Instant now);
     void reconfigure(const SrpConfig& c) { srp_.reconfigure(c); }
+    void clear_stats() { srp_.clear_stats(); }
     void exclude(Instant now, NodeId node);
     // The layer above finished synchronising after the last configuration change.
     void trans_ack();

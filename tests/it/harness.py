@@ -519,7 +519,7 @@ class Cluster:
         if node.kind == "corosync":
             daemon = f"exec {COROSYNC_BIN} -f {'' if self.realtime else '-p '}-c {node.conf}"
         else:
-            daemon = f"exec {self.totemd} -f -c {node.conf}"
+            daemon = f"exec {self.totemd} -f {'' if self.realtime else '-p '}-c {node.conf}"
             env["TOTEMD_STATE_DIR"] = os.path.join(node.dir, "lib")
         script = "set -e; " + "; ".join(mounts) + "; " + daemon
         # ip netns exec and unshare (without --fork) exec in place: the pid is the daemon's.
