@@ -35,8 +35,8 @@ def show_traffic(c: Cluster, nodes) -> None:
     for i in nodes:
         k = c.runtime_keys(i)
         rx = k.get("runtime.services.pload.1.rx", "0")
-        detail(f"node {i}: ring {k.get('runtime.totem.ring_id', '?')}, members "
-               f"[{k.get('runtime.totem.members', '?')}], pload messages delivered: {rx}")
+        detail(f"node {i}: ring {k.get('runtime.totemd.ring_id', '?')}, members "
+               f"[{k.get('runtime.totemd.members', '?')}], pload messages delivered: {rx}")
 
 
 def main() -> int:
@@ -65,7 +65,7 @@ def main() -> int:
         m2 = c.wait_for_membership([1, 2], [1, 2], timeout=30, since=t_kill)
         say(f"New ring {m2.ring_id} with members 1 2, {m2.time - t_kill:.2f} s after the kill")
         k = c.runtime_keys(1)
-        detail("why (runtime.totem.last_change_cause): " + k.get("runtime.totem.last_change_cause", "?"))
+        detail("why (runtime.totemd.last_change_cause): " + k.get("runtime.totemd.last_change_cause", "?"))
         time.sleep(1)
         show_traffic(c, [1, 2])
 

@@ -356,7 +356,8 @@ class Cluster:
         self.node_totem_extra = dict(node_totem_extra or {})
         self.node_cluster_name = dict(node_cluster_name or {})
         # {node: [nodeid, ...]}: nodelist entries only that node's config has (at the addresses
-        # such nodes would have; nobody holds them), for a nodelist that differs.
+        # such nodes would have; nobody holds them), for a nodelist that differs; or
+        # {node: {nodeid: address}} to put such an entry at a given (another node's) address.
         self.node_extra_nodes = dict(node_extra_nodes or {})
         self.realtime = realtime
         self.env = dict(env or {})
@@ -485,10 +486,13 @@ class Cluster:
             out.append("    }")
         out.append("}")
         out.append("nodelist {")
-        for i in list(range(1, self.n + 1)) + list(self.node_extra_nodes.get(node.id, [])):
+        extra = self.node_extra_nodes.get(node.id, [])
+        # {extra_id: address} gives an extra node another node's address (a conflicting list)
+        extra_addr = extra if isinstance(extra, dict) else {}
+        for i in list(range(1, self.n + 1)) + list(extra):
             out.append("    node {")
             for link in range(self.links):
-                out.append(f"        ring{link}_addr: {self.addr(i, link)}")
+                out.append(f"        ring{link}_addr: {extra_addr.get(i) or self.addr(i, link)}")
             out.append(f"        name: n{i}")
             out.append(f"        nodeid: {i}")
             out.append("    }")

@@ -34,8 +34,8 @@ def formed(n: int, transport: str, crypto: bool, links: int = 1) -> None:
         print(f"{n} nodes {transport} crypto={crypto} links={links}: ring {m.ring_id} "
               f"formed {m.time - t0:.3f}s after start")
         keys = c.runtime_keys(1)
-        check(keys.get("runtime.totem.members") == " ".join(map(str, ids)),
-              f"runtime.totem.members {keys.get('runtime.totem.members')}")
+        check(keys.get("runtime.totemd.members") == " ".join(map(str, ids)),
+              f"runtime.totemd.members {keys.get('runtime.totemd.members')}")
 
 
 def case_knet3():
@@ -61,7 +61,7 @@ def case_kill9():
         t_kill = c.kill(3)
         m2 = c.wait_for_membership([1, 2], [1, 2], timeout=TIMEOUT_S, since=t_kill)
         check(m2.ring_id != m.ring_id, "a new ring id")
-        cause = c.runtime_keys(1).get("runtime.totem.last_change_cause", "")
+        cause = c.runtime_keys(1).get("runtime.totemd.last_change_cause", "")
         check("token was lost" in cause, f"cause: {cause}")
         print(f"kill9: ring {m2.ring_id} [1, 2] {m2.time - t_kill:.3f}s after kill -9; "
               f"cause: {cause}")
@@ -199,7 +199,7 @@ def case_bad_authkey():
         time.sleep(3)
         c.poll()
         check(tuple(c.members(1)) == (1, 2), f"node 1 sees {c.members(1)}")
-        dropped = int(c.runtime_keys(1).get("stats.transport.rx_dropped_auth", "0"))
+        dropped = int(c.runtime_keys(1).get("stats.totemd.transport.rx_dropped_auth", "0"))
         print(f"bad_authkey: ring [1, 2] without node 3; node 1 dropped {dropped} packets "
               f"that failed authentication")
         check(dropped > 0, "failed authentications are counted")
@@ -239,8 +239,23 @@ def case_cluster_name_mismatch():
 
 
 def case_nodelist_mismatch():
-    """A node whose nodelist differs (it lists a node 4 the others do not) is refused."""
-    refused("nodelist_mismatch", "its nodelist differs from ours", node_extra_nodes={3: [4]})
+    """A node whose nodelist contradicts ours (it gives node 2's address to a node 4) is
+    refused."""
+    refused("nodelist_mismatch", "its nodelist gives address 10.201.0.2 to node 4, ours to node 2",
+            node_extra_nodes={3: {4: "10.201.0.2"}})
+
+
+def case_nodelist_superset():
+    """A node whose nodelist only has one node more (a nodelist reload rolling through the
+    cluster, as `pcs cluster node add` does it) is not refused: one ring of all three, quiet."""
+    with harness.Cluster(3, kind="totemd", transport="knet", crypto=True,
+                         node_extra_nodes={3: [4]}) as c:
+        c.wait_for_membership([1, 2, 3], [1, 2, 3], timeout=TIMEOUT_S)
+        churn = c.quiet_for([1, 2, 3], 5)
+        refusals = [line for i in (1, 2, 3) for line in c.nodes[i].watcher.grep(r"Refusing node")]
+        print(f"nodelist_superset: {len(churn)} membership changes, refusals {refusals[:2]}")
+        check(not refusals, "nobody is refused")
+        check(not churn, f"no membership churn: {churn[:4]}")
 
 
 def case_blackbox():
@@ -365,6 +380,7 @@ CASES = {
     "bad_authkey": case_bad_authkey,
     "cluster_name_mismatch": case_cluster_name_mismatch,
     "nodelist_mismatch": case_nodelist_mismatch,
+    "nodelist_superset": case_nodelist_superset,
     "blackbox": case_blackbox,
     "second_instance": case_second_instance,
     "startup_errors": case_startup_errors,
