@@ -12,18 +12,26 @@ namespace totem {
 
 using NodeId = std::uint32_t;
 
-// The state of one link to one node, as libknet reports it (udpu has one link, 0, whose
-// "connected" is simply "configured"). Field names follow knet_link_status / knet_link_stats
-// so that the stats.knet.nodeX.linkY.* cmap keys map one to one.
+// The state of one link to one node, as libknet reports it. Field names follow knet_link_status /
+// knet_link_stats so that the stats.knet.nodeX.linkY.* cmap keys map one to one.
+//
+// udpu has one link, 0, per node (this one included): enabled and connected = the socket is
+// bound, mtu = netmtu, the data counters are udpu's own; corosync's udpu (totemudpu_nodestatus_get)
+// takes "reachable" and link 0's "connected" from the ring membership instead, which only the
+// core knows.
 struct LinkStatus {
     NodeId nodeid = 0;
     std::uint8_t link = 0;
     bool enabled = false;
     bool connected = false;
     bool dynconnected = false;
-    std::string src_addr;  // "ip:port"
-    std::string dst_addr;
-    std::string src_ip;  // the address alone, as corosync-cfgtool prints it
+    std::string src_addr;  // this node's end, "ip:port" ("[ip]:port" for IPv6)
+    std::string dst_addr;  // the node's end
+    // What cfg NODESTATUSGET carries in src_ipaddr / dst_ipaddr and corosync-cfgtool prints
+    // ("addr = 10.0.0.1", "(10.0.0.1->10.0.0.2)"): knet: libknet's numeric local and remote
+    // addresses; udpu: as totemudpu, the node's own address in src_ip and dst_ip empty
+    // (cfgtool -n prints "(10.0.0.2)").
+    std::string src_ip;
     std::string dst_ip;
     std::uint32_t mtu = 0;
     std::uint64_t latency_us = 0;  // knet's smoothed average
@@ -49,6 +57,8 @@ struct LinkStatus {
     std::uint64_t rx_total_bytes = 0;
     std::uint64_t tx_total_errors = 0;
     std::uint64_t tx_total_retries = 0;
+    // knet has no rx retries: corosync's stats.c publishes tx_total_retries under the key
+    // rx_total_retries, and so does this field.
     std::uint64_t rx_total_retries = 0;
     std::uint32_t tx_data_errors = 0, tx_data_retries = 0;
     std::uint32_t tx_ping_errors = 0, tx_ping_retries = 0;
@@ -64,10 +74,12 @@ struct LinkStatus {
 
 struct NodeStatus {
     NodeId nodeid = 0;
-    bool reachable = false;  // some link to it is connected (always true for this node)
-    bool remote = false;     // knet_host_status
+    bool reachable = false;  // knet_host_status: some link to it is up (this node: its loopback)
+    bool remote = false;     // knet_host_status (libknet 1.x: always 0)
     bool external = false;
-    std::uint8_t onwire_min = 0, onwire_max = 0, onwire_ver = 0;  // knet_handle_get_onwire_ver
+    // knet_handle_get_onwire_ver exists only on libknet's 2.x branch; corosync 3.1.7 built on
+    // libknet 1.x (Debian's) leaves these 0 and corosync-cfgtool -n does not print them.
+    std::uint8_t onwire_min = 0, onwire_max = 0, onwire_ver = 0;
     std::vector<LinkStatus> links;
 };
 

@@ -7,6 +7,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/posix/stream_descriptor.hpp>
 #include <boost/asio/post.hpp>
@@ -135,7 +136,14 @@ class KnetTransport final : public Transport {
     bool send(NodeId target, ByteView datagram) override;
     std::vector<NodeStatus> status() const override;
     TransportCounters counters() const override { return counters_; }
+    KnetHandleStats handle_stats() const override;
+    void clear_stats() override;
+    TransportChange add_node(const TransportNode& node) override;
+    TransportChange remove_node(NodeId nodeid) override;
+    TransportChange reconfigure_links(const TransportConfig& next) override;
     void stop() override;
+
+    std::optional<KnetLinkSettings> link_settings(NodeId node, std::uint8_t link) const;
 
     void on_host_change(NodeId host, bool reachable) {
         log(LogLevel::debug, "TOTEM",
@@ -160,7 +168,19 @@ class KnetTransport final : public Transport {
             cfg_.log(level, subsys, msg);
     }
     std::optional<std::string> setup_crypto();
+    void apply_handle_settings();
+    void apply_compression();
+    std::optional<std::string> check_local_link(std::size_t link) const;
+    // The node's host, policy and links, as at start-up; on failure what it did is undone.
     std::optional<std::string> add_member(const TransportNode& n);
+    // Link `link` to `id` from cfg_'s addresses (this node: the loopback link 0), enabled.
+    std::optional<std::string> configure_link(NodeId id, std::size_t link);
+    void set_link_params(NodeId id, std::size_t link);
+    void clear_link(NodeId id, std::size_t link);
+    void remove_member(NodeId id);  // every link cleared, then the host removed
+    TransportChange update_member(TransportNode& known, const TransportNode& next);
+    TransportChange update_self(const TransportNode& next);
+    TransportNode* find_node(NodeId id);
     void read_data();
     void on_data_readable();
     void read_log();
@@ -178,7 +198,6 @@ class KnetTransport final : public Transport {
     ReceiveFn receiver_;
     TransportCounters counters_;
     bool running_ = false;
-    bool started_ = false;
 };
 
 struct Anchor {
@@ -262,22 +281,14 @@ std::optional<std::string> KnetTransport::start() {
         }
     }
     for (std::size_t l = 0; l < kLinksMax; ++l) {
-        if (me->addrs[l].empty())
-            continue;
-        if (auto err = check_local(me->addrs[l], l))
-            return err;
-    }
-    for (std::size_t l = 0; l < kLinksMax; ++l) {
         const auto& tr = cfg_.links[l].knet_transport;
         if (tr != "udp" && tr != "sctp") {
             return fmt::format("link {}: unknown knet_transport '{}'", l, tr);
         }
-        if (tr == "sctp" && !me->addrs[l].empty() && !kernel_has_sctp()) {
-            return fmt::format(
-                "link {}: knet_transport sctp is configured but this kernel has no SCTP support "
-                "(socket(IPPROTO_SCTP): {}); use knet_transport: udp",
-                l, errno_text(errno));
-        }
+    }
+    for (std::size_t l = 0; l < kLinksMax; ++l) {
+        if (auto err = check_local_link(l))
+            return err;
     }
     if (cfg_.crypto_enabled()) {
         if (cfg_.key.size() < KNET_MIN_KEY_LEN) {
@@ -315,15 +326,7 @@ std::optional<std::string> KnetTransport::start() {
     log_sd_.assign(logpipe_[0]);
     read_log();
 
-    if (knet_handle_enable_access_lists(h_, cfg_.block_unlisted_ips ? 1 : 0) != 0) {
-        log(LogLevel::warning, "TOTEM", "knet_handle_enable_access_lists failed");
-    }
-    if (knet_handle_pmtud_setfreq(h_, cfg_.knet_pmtud_interval_s) != 0) {
-        log(LogLevel::warning, "TOTEM", "knet_handle_pmtud_setfreq failed");
-    }
-    if (knet_handle_pmtud_set(h_, cfg_.knet_mtu) != 0) {
-        log(LogLevel::warning, "TOTEM", "knet_handle_pmtud_set failed");
-    }
+    apply_handle_settings();
     if (knet_handle_enable_filter(h_, nullptr, dst_host_filter) != 0) {
         return fmt::format("knet_handle_enable_filter failed: {}", errno_text(errno));
     }
@@ -344,19 +347,7 @@ std::optional<std::string> KnetTransport::start() {
 
     if (auto err = setup_crypto())
         return err;
-
-    if (cfg_.compression_model != "none") {
-        knet_handle_compress_cfg cc{};
-        std::snprintf(cc.compress_model, sizeof(cc.compress_model), "%s",
-                      cfg_.compression_model.c_str());
-        cc.compress_threshold = cfg_.compression_threshold;
-        cc.compress_level = cfg_.compression_level;
-        if (knet_handle_compress(h_, &cc) != 0) {  // not fatal in corosync either
-            log(LogLevel::error, "TOTEM",
-                fmt::format("knet_handle_compress failed ({} level {}): {}", cfg_.compression_model,
-                            cfg_.compression_level, errno_text(errno)));
-        }
-    }
+    apply_compression();
 
     knet_handle_setfwd(h_, 1);
 
@@ -372,8 +363,52 @@ std::optional<std::string> KnetTransport::start() {
 
     data_sd_.assign(datafd_);
     running_ = true;
-    started_ = true;
     read_data();
+    return std::nullopt;
+}
+
+// The handle settings corosync applies at start-up and again after a reload
+// (totemknet_refresh_config): access lists, PMTUd interval, forced MTU.
+void KnetTransport::apply_handle_settings() {
+    if (knet_handle_enable_access_lists(h_, cfg_.block_unlisted_ips ? 1 : 0) != 0) {
+        log(LogLevel::warning, "TOTEM", "knet_handle_enable_access_lists failed");
+    }
+    if (knet_handle_pmtud_setfreq(h_, cfg_.knet_pmtud_interval_s) != 0) {
+        log(LogLevel::warning, "TOTEM", "knet_handle_pmtud_setfreq failed");
+    }
+    if (knet_handle_pmtud_set(h_, cfg_.knet_mtu) != 0) {
+        log(LogLevel::warning, "TOTEM", "knet_handle_pmtud_set failed");
+    }
+}
+
+// Compression, at start-up and on reload, "none" included, as totemknet_configure_compression;
+// not fatal in corosync either.
+void KnetTransport::apply_compression() {
+    knet_handle_compress_cfg cc{};
+    std::snprintf(cc.compress_model, sizeof(cc.compress_model), "%s",
+                  cfg_.compression_model.c_str());
+    cc.compress_threshold = cfg_.compression_threshold;
+    cc.compress_level = cfg_.compression_level;
+    if (knet_handle_compress(h_, &cc) != 0) {
+        log(LogLevel::error, "TOTEM",
+            fmt::format("knet_handle_compress failed ({} level {}): {}", cfg_.compression_model,
+                        cfg_.compression_level, errno_text(errno)));
+    }
+}
+
+// This node's ringN address for link N is local, and the link's transport is available.
+std::optional<std::string> KnetTransport::check_local_link(std::size_t link) const {
+    const TransportNode* me = cfg_.node(cfg_.my_nodeid);
+    if (me->addrs[link].empty())
+        return std::nullopt;
+    if (auto err = check_local(me->addrs[link], link))
+        return err;
+    if (cfg_.links[link].knet_transport == "sctp" && !kernel_has_sctp()) {
+        return fmt::format(
+            "link {}: knet_transport sctp is configured but this kernel has no SCTP support "
+            "(socket(IPPROTO_SCTP): {}); use knet_transport: udp",
+            link, errno_text(errno));
+    }
     return std::nullopt;
 }
 
@@ -437,85 +472,71 @@ std::optional<std::string> KnetTransport::setup_crypto() {
     return std::nullopt;
 }
 
+namespace {
+
+// knet has link `link` to `n`: both this node and `n` have a ringN address on it.
+bool wants_link(const TransportNode& me, const TransportNode& n, std::size_t link) {
+    return !me.addrs[link].empty() && !n.addrs[link].empty();
+}
+
+bool same_address(const std::string& a, const std::string& b) {
+    auto x = to_sockaddr(a, 0);
+    auto y = to_sockaddr(b, 0);
+    if (!x || !y)
+        return a == b;
+    return std::memcmp(&*x, &*y, sizeof(sockaddr_storage)) == 0;
+}
+
+// corosync's check_things_have_not_changed: a node keeps its address on a link it keeps.
+std::optional<std::string> changed_address(const TransportNode& old, const TransportNode& next) {
+    for (std::size_t l = 0; l < kLinksMax; ++l) {
+        if (old.addrs[l].empty() || next.addrs[l].empty() ||
+            same_address(old.addrs[l], next.addrs[l]))
+            continue;
+        return fmt::format(
+            "node {} link {}: address changed from {} to {}; to reconfigure an interface it "
+            "must be deleted and recreated",
+            old.nodeid, l, old.addrs[l], next.addrs[l]);
+    }
+    return std::nullopt;
+}
+
+}  // namespace
+
+TransportNode* KnetTransport::find_node(NodeId id) {
+    for (auto& n : cfg_.nodes) {
+        if (n.nodeid == id)
+            return &n;
+    }
+    return nullptr;
+}
+
 std::optional<std::string> KnetTransport::add_member(const TransportNode& n) {
-    const TransportNode* me = cfg_.node(cfg_.my_nodeid);
     auto host = static_cast<knet_node_id_t>(n.nodeid);
     if (knet_host_add(h_, host) != 0 && errno != EEXIST) {
         return fmt::format("knet_host_add({}) failed: {}", n.nodeid, errno_text(errno));
     }
     if (knet_host_set_policy(h_, host, static_cast<std::uint8_t>(cfg_.link_mode)) != 0) {
-        return fmt::format("knet_host_set_policy({}) failed: {}", n.nodeid, errno_text(errno));
+        auto err = fmt::format("knet_host_set_policy({}) failed: {}", n.nodeid, errno_text(errno));
+        remove_member(n.nodeid);
+        return err;
     }
-    auto configure = [&](std::size_t link, std::uint8_t transport, const std::string& local,
-                         const std::string& remote) -> std::optional<std::string> {
-        std::uint16_t port = cfg_.port(link);
-        auto src = to_sockaddr(local, port);
-        auto dst = to_sockaddr(remote, port);
-        if (!src)
-            return fmt::format("link {}: bad local address '{}'", link, local);
-        if (!dst)
-            return fmt::format("link {}: bad address '{}' of node {}", link, remote, n.nodeid);
-        auto l = static_cast<std::uint8_t>(link);
-        if (knet_link_set_config(h_, host, l, transport, &*src, &*dst,
-                                 KNET_LINK_FLAG_TRAFFICHIPRIO) != 0) {
-            int e = errno;
-            drain_log_pipe();
-            if (e == EADDRNOTAVAIL) {
-                return fmt::format("Cannot bind to {}:{} (link {}): the address is not local",
-                                   local, port, link);
-            }
-            if (e == EADDRINUSE) {
-                return fmt::format("Cannot bind to {}:{} (link {}): the port is in use", local,
-                                   port, link);
-            }
-            return fmt::format("Cannot bind to {}:{} (link {}, node {}): {}", local, port, link,
-                               n.nodeid, errno_text(e));
-        }
-        if (knet_link_set_priority(h_, host, l, cfg_.links[link].priority) != 0) {
-            log(LogLevel::error, "TOTEM",
-                fmt::format("knet_link_set_priority for nodeid {}, link {} failed", n.nodeid,
-                            link));
-        }
-        if (transport != KNET_TRANSPORT_LOOPBACK) {
-            KnetPingTimers t = knet_ping_timers(cfg_, link);
-            if (knet_link_set_ping_timers(h_, host, l, t.interval_ms, t.timeout_ms, t.precision) !=
-                0) {
-                log(LogLevel::error, "TOTEM",
-                    fmt::format("knet_link_set_ping_timers for nodeid {}, link {} failed: {}",
-                                n.nodeid, link, errno_text(errno)));
-            }
-            if (knet_link_set_pong_count(h_, host, l, t.pong_count) != 0) {
-                log(LogLevel::error, "TOTEM",
-                    fmt::format("knet_link_set_pong_count for nodeid {}, link {} failed", n.nodeid,
-                                link));
-            }
-        }
-        if (knet_link_set_enable(h_, host, l, 1) != 0) {
-            return fmt::format("knet_link_set_enable for nodeid {}, link {} failed: {}", n.nodeid,
-                               link, errno_text(errno));
-        }
-        log(LogLevel::info, "TOTEM",
-            fmt::format("Configured link number {}: local addr: {}, port={}{}", link, local, port,
-                        transport == KNET_TRANSPORT_LOOPBACK ? " (loopback)" : ""));
-        return std::nullopt;
-    };
     if (n.nodeid == cfg_.my_nodeid) {
-        // One loopback link, link 0, even without a ring0 address (totemknet_member_add).
-        std::string a = me->addrs[0];
-        for (std::size_t l = 0; a.empty() && l < kLinksMax; ++l)
-            a = me->addrs[l];
-        if (a.empty())
-            return std::string("this node has no ringN_addr");
-        return configure(0, KNET_TRANSPORT_LOOPBACK, a, a);
+        if (auto err = configure_link(n.nodeid, 0)) {
+            remove_member(n.nodeid);
+            return err;
+        }
+        return std::nullopt;
     }
+    const TransportNode& me = *cfg_.node(cfg_.my_nodeid);
     bool any = false;
     for (std::size_t link = 0; link < kLinksMax; ++link) {
-        if (me->addrs[link].empty() || n.addrs[link].empty())
+        if (!wants_link(me, n, link))
             continue;
-        std::uint8_t tr =
-            cfg_.links[link].knet_transport == "sctp" ? KNET_TRANSPORT_SCTP : KNET_TRANSPORT_UDP;
-        if (auto err = configure(link, tr, me->addrs[link], n.addrs[link]))
+        if (auto err = configure_link(n.nodeid, link)) {
+            remove_member(n.nodeid);
             return err;
+        }
         any = true;
     }
     if (!any) {
@@ -525,9 +546,280 @@ std::optional<std::string> KnetTransport::add_member(const TransportNode& n) {
     return std::nullopt;
 }
 
+std::optional<std::string> KnetTransport::configure_link(NodeId id, std::size_t link) {
+    const TransportNode& me = *cfg_.node(cfg_.my_nodeid);
+    std::uint8_t transport = KNET_TRANSPORT_LOOPBACK;
+    std::string local;
+    std::string remote;
+    if (id == cfg_.my_nodeid) {
+        // One loopback link, link 0, even without a ring0 address (totemknet_member_add).
+        link = 0;
+        for (std::size_t l = 0; local.empty() && l < kLinksMax; ++l)
+            local = me.addrs[l];
+        if (local.empty())
+            return std::string("this node has no ringN_addr");
+        remote = local;
+    } else {
+        transport =
+            cfg_.links[link].knet_transport == "sctp" ? KNET_TRANSPORT_SCTP : KNET_TRANSPORT_UDP;
+        local = me.addrs[link];
+        remote = cfg_.node(id)->addrs[link];
+    }
+    std::uint16_t port = cfg_.port(link);
+    auto src = to_sockaddr(local, port);
+    auto dst = to_sockaddr(remote, port);
+    if (!src)
+        return fmt::format("link {}: bad local address '{}'", link, local);
+    if (!dst)
+        return fmt::format("link {}: bad address '{}' of node {}", link, remote, id);
+    auto host = static_cast<knet_node_id_t>(id);
+    auto l = static_cast<std::uint8_t>(link);
+    if (knet_link_set_config(h_, host, l, transport, &*src, &*dst, KNET_LINK_FLAG_TRAFFICHIPRIO) !=
+        0) {
+        int e = errno;
+        drain_log_pipe();
+        if (e == EADDRNOTAVAIL) {
+            return fmt::format("Cannot bind to {}:{} (link {}): the address is not local", local,
+                               port, link);
+        }
+        if (e == EADDRINUSE) {
+            return fmt::format("Cannot bind to {}:{} (link {}): the port is in use", local, port,
+                               link);
+        }
+        return fmt::format("Cannot bind to {}:{} (link {}, node {}): {}", local, port, link, id,
+                           errno_text(e));
+    }
+    set_link_params(id, link);
+    if (knet_link_set_enable(h_, host, l, 1) != 0) {
+        auto err = fmt::format("knet_link_set_enable for nodeid {}, link {} failed: {}", id, link,
+                               errno_text(errno));
+        knet_link_clear_config(h_, host, l);
+        return err;
+    }
+    log(LogLevel::info, "TOTEM",
+        fmt::format("Configured link number {}: local addr: {}, port={}{}", link, local, port,
+                    transport == KNET_TRANSPORT_LOOPBACK ? " (loopback)" : ""));
+    return std::nullopt;
+}
+
+// Priority on every link; ping timers and pong count on links to other nodes (as
+// totemknet_member_add, and totemknet_refresh_config after a reload).
+void KnetTransport::set_link_params(NodeId id, std::size_t link) {
+    auto host = static_cast<knet_node_id_t>(id);
+    auto l = static_cast<std::uint8_t>(link);
+    if (knet_link_set_priority(h_, host, l, cfg_.links[link].priority) != 0) {
+        log(LogLevel::error, "TOTEM",
+            fmt::format("knet_link_set_priority for nodeid {}, link {} failed", id, link));
+    }
+    if (id == cfg_.my_nodeid)
+        return;
+    KnetPingTimers t = knet_ping_timers(cfg_, link);
+    if (knet_link_set_ping_timers(h_, host, l, t.interval_ms, t.timeout_ms, t.precision) != 0) {
+        log(LogLevel::error, "TOTEM",
+            fmt::format("knet_link_set_ping_timers for nodeid {}, link {} failed: {}", id, link,
+                        errno_text(errno)));
+    }
+    if (knet_link_set_pong_count(h_, host, l, t.pong_count) != 0) {
+        log(LogLevel::error, "TOTEM",
+            fmt::format("knet_link_set_pong_count for nodeid {}, link {} failed", id, link));
+    }
+}
+
+// As totemknet_member_remove: disable, then clear.
+void KnetTransport::clear_link(NodeId id, std::size_t link) {
+    auto host = static_cast<knet_node_id_t>(id);
+    auto l = static_cast<std::uint8_t>(link);
+    if (knet_link_set_enable(h_, host, l, 0) != 0) {
+        log(LogLevel::error, "TOTEM",
+            fmt::format("knet_link_set_enable(off) for nodeid {}, link {} failed: {}", id, link,
+                        errno_text(errno)));
+    }
+    if (knet_link_clear_config(h_, host, l) != 0) {
+        log(LogLevel::error, "TOTEM",
+            fmt::format("knet_link_clear_config for nodeid {}, link {} failed: {}", id, link,
+                        errno_text(errno)));
+    }
+}
+
+void KnetTransport::remove_member(NodeId id) {
+    auto host = static_cast<knet_node_id_t>(id);
+    std::uint8_t links[KNET_MAX_LINK];
+    std::size_t nlinks = 0;
+    if (knet_link_get_link_list(h_, host, links, &nlinks) == 0) {
+        for (std::size_t j = 0; j < nlinks; ++j)
+            clear_link(id, links[j]);
+    }
+    if (knet_host_remove(h_, host) != 0 && errno != EINVAL) {
+        log(LogLevel::error, "TOTEM",
+            fmt::format("knet_host_remove({}) failed: {}", id, errno_text(errno)));
+    }
+}
+
+TransportChange KnetTransport::add_node(const TransportNode& next) {
+    if (!running_)
+        return Err{std::string("the transport is stopped")};
+    if (next.nodeid == 0 || next.nodeid > 65535) {
+        return Err{fmt::format("nodeid {} cannot be used with knet (1..65535)", next.nodeid)};
+    }
+    for (std::size_t l = 0; l < kLinksMax; ++l) {
+        if (!next.addrs[l].empty() && !to_sockaddr(next.addrs[l], 0)) {
+            return Err{
+                fmt::format("node {} link {}: bad address '{}'", next.nodeid, l, next.addrs[l])};
+        }
+    }
+    if (next.nodeid == cfg_.my_nodeid)
+        return update_self(next);
+    if (TransportNode* known = find_node(next.nodeid))
+        return update_member(*known, next);
+    cfg_.nodes.push_back(next);
+    if (auto err = add_member(next)) {
+        cfg_.nodes.pop_back();
+        return Err{*err};
+    }
+    log(LogLevel::info, "TOTEM", fmt::format("knet: added node {}", next.nodeid));
+    return std::monostate{};
+}
+
+TransportChange KnetTransport::update_member(TransportNode& known, const TransportNode& next) {
+    if (auto err = changed_address(known, next))
+        return Err{*err};
+    const TransportNode& me = *cfg_.node(cfg_.my_nodeid);
+    const TransportNode old = known;
+    known.addrs = next.addrs;
+    std::vector<std::size_t> added;
+    for (std::size_t l = 0; l < kLinksMax; ++l) {
+        if (!wants_link(me, known, l) || wants_link(me, old, l))
+            continue;
+        if (auto err = configure_link(known.nodeid, l)) {
+            for (std::size_t a : added)
+                clear_link(known.nodeid, a);
+            known = old;
+            return Err{*err};
+        }
+        added.push_back(l);
+    }
+    for (std::size_t l = 0; l < kLinksMax; ++l) {
+        if (wants_link(me, old, l) && !wants_link(me, known, l))
+            clear_link(known.nodeid, l);
+    }
+    return std::monostate{};
+}
+
+TransportChange KnetTransport::update_self(const TransportNode& next) {
+    TransportNode& me = *find_node(cfg_.my_nodeid);
+    if (auto err = changed_address(me, next))
+        return Err{*err};
+    bool any = false;
+    for (const auto& a : next.addrs)
+        any = any || !a.empty();
+    if (!any)
+        return Err{std::string("this node needs a ringN_addr")};
+    const TransportNode old = me;
+    std::vector<std::pair<NodeId, std::size_t>> added;
+    auto undo = [&](std::string why) -> TransportChange {
+        for (const auto& [id, l] : added)
+            clear_link(id, l);
+        me = old;
+        return Err{std::move(why)};
+    };
+    for (std::size_t l = 0; l < kLinksMax; ++l) {
+        if (!old.addrs[l].empty() || next.addrs[l].empty())
+            continue;
+        me.addrs[l] = next.addrs[l];
+        if (auto err = check_local_link(l))
+            return undo(*err);
+        for (const auto& o : cfg_.nodes) {
+            if (o.nodeid == cfg_.my_nodeid || !wants_link(me, o, l))
+                continue;
+            if (auto err = configure_link(o.nodeid, l))
+                return undo(*err);
+            added.emplace_back(o.nodeid, l);
+        }
+    }
+    for (std::size_t l = 0; l < kLinksMax; ++l) {
+        if (old.addrs[l].empty() || !next.addrs[l].empty())
+            continue;
+        for (const auto& o : cfg_.nodes) {
+            if (o.nodeid != cfg_.my_nodeid && wants_link(me, o, l))
+                clear_link(o.nodeid, l);
+        }
+        me.addrs[l].clear();
+    }
+    return std::monostate{};
+}
+
+TransportChange KnetTransport::remove_node(NodeId id) {
+    if (!running_)
+        return Err{std::string("the transport is stopped")};
+    if (id == cfg_.my_nodeid)
+        return Err{fmt::format("node {} is this node and cannot be removed", id)};
+    auto it = std::find_if(cfg_.nodes.begin(), cfg_.nodes.end(),
+                           [id](const TransportNode& n) { return n.nodeid == id; });
+    if (it == cfg_.nodes.end())
+        return Err{fmt::format("node {} is not in the nodelist", id)};
+    remove_member(id);
+    cfg_.nodes.erase(it);
+    log(LogLevel::info, "TOTEM", fmt::format("knet: removed node {}", id));
+    return std::monostate{};
+}
+
+TransportChange KnetTransport::reconfigure_links(const TransportConfig& next) {
+    if (!running_)
+        return Err{std::string("the transport is stopped")};
+    const TransportNode& me = *cfg_.node(cfg_.my_nodeid);
+    for (std::size_t l = 0; l < kLinksMax; ++l) {
+        const auto& tr = next.links[l].knet_transport;
+        if (tr != "udp" && tr != "sctp")
+            return Err{fmt::format("link {}: unknown knet_transport '{}'", l, tr)};
+        if (!me.addrs[l].empty() && tr != cfg_.links[l].knet_transport) {
+            return Err{fmt::format(
+                "link {}: new config has different knet transport ({} → {}); it is not changed "
+                "on a running link",
+                l, cfg_.links[l].knet_transport, tr)};
+        }
+    }
+    for (std::size_t l = 0; l < kLinksMax; ++l) {
+        LinkConfig& cur = cfg_.links[l];
+        const LinkConfig& nl = next.links[l];
+        if (next.port(l) != cfg_.port(l) && !me.addrs[l].empty()) {
+            log(LogLevel::warning, "TOTEM",
+                fmt::format("link {}: mcastport {} is kept; the new port {} needs a restart", l,
+                            cfg_.port(l), next.port(l)));
+        }
+        if (me.addrs[l].empty()) {
+            cur.knet_transport = nl.knet_transport;
+            cur.port = nl.port;
+        }
+        cur.priority = nl.priority;
+        cur.ping_interval_ms = nl.ping_interval_ms;
+        cur.ping_timeout_ms = nl.ping_timeout_ms;
+        cur.ping_precision = nl.ping_precision;
+        cur.pong_count = nl.pong_count;
+    }
+    cfg_.token_ms = next.token_ms;
+    cfg_.block_unlisted_ips = next.block_unlisted_ips;
+    cfg_.knet_pmtud_interval_s = next.knet_pmtud_interval_s;
+    cfg_.knet_mtu = next.knet_mtu;
+    cfg_.compression_model = next.compression_model;
+    cfg_.compression_threshold = next.compression_threshold;
+    cfg_.compression_level = next.compression_level;
+
+    apply_compression();      // totemknet_reconfigure
+    apply_handle_settings();  // totemknet_refresh_config
+    for (const auto& o : cfg_.nodes) {
+        if (o.nodeid == cfg_.my_nodeid)
+            continue;
+        for (std::size_t l = 0; l < kLinksMax; ++l) {
+            if (wants_link(me, o, l))
+                set_link_params(o.nodeid, l);
+        }
+    }
+    return std::monostate{};
+}
+
 bool KnetTransport::send(NodeId target, ByteView datagram) {
     if (!running_ || datagram.size() < kTotemHeaderSize || datagram.size() > max_datagram() ||
-        target > 65535) {
+        (target != 0 && !cfg_.node(target))) {
         ++counters_.tx_errors;
         return false;
     }
@@ -611,6 +903,70 @@ void KnetTransport::drain_log_pipe() {
     }
 }
 
+namespace {
+
+std::string endpoint_text(const char* ip, const char* port) {
+    if (std::strchr(ip, ':'))
+        return fmt::format("[{}]:{}", ip, port);
+    return fmt::format("{}:{}", ip, port);
+}
+
+LinkStatus link_status_of(NodeId id, std::uint8_t link, const knet_link_status& ls) {
+    LinkStatus l;
+    l.nodeid = id;
+    l.link = link;
+    l.enabled = ls.enabled != 0;
+    l.connected = ls.connected != 0;
+    l.dynconnected = ls.dynconnected != 0;
+    l.src_ip = ls.src_ipaddr;
+    l.dst_ip = ls.dst_ipaddr;
+    l.src_addr = endpoint_text(ls.src_ipaddr, ls.src_port);
+    l.dst_addr = endpoint_text(ls.dst_ipaddr, ls.dst_port);
+    l.mtu = ls.mtu;
+    l.latency_us = ls.latency;
+    const knet_link_stats& st = ls.stats;
+    l.tx_data_packets = st.tx_data_packets;
+    l.rx_data_packets = st.rx_data_packets;
+    l.tx_data_bytes = st.tx_data_bytes;
+    l.rx_data_bytes = st.rx_data_bytes;
+    l.tx_ping_packets = st.tx_ping_packets;
+    l.rx_ping_packets = st.rx_ping_packets;
+    l.tx_ping_bytes = st.tx_ping_bytes;
+    l.rx_ping_bytes = st.rx_ping_bytes;
+    l.tx_pong_packets = st.tx_pong_packets;
+    l.rx_pong_packets = st.rx_pong_packets;
+    l.tx_pong_bytes = st.tx_pong_bytes;
+    l.rx_pong_bytes = st.rx_pong_bytes;
+    l.tx_pmtu_packets = st.tx_pmtu_packets;
+    l.rx_pmtu_packets = st.rx_pmtu_packets;
+    l.tx_pmtu_bytes = st.tx_pmtu_bytes;
+    l.rx_pmtu_bytes = st.rx_pmtu_bytes;
+    l.tx_total_packets = st.tx_total_packets;
+    l.rx_total_packets = st.rx_total_packets;
+    l.tx_total_bytes = st.tx_total_bytes;
+    l.rx_total_bytes = st.rx_total_bytes;
+    l.tx_total_errors = st.tx_total_errors;
+    l.tx_total_retries = st.tx_total_retries;
+    l.rx_total_retries = st.tx_total_retries;  // as exec/stats.c publishes it
+    l.tx_data_errors = st.tx_data_errors;
+    l.tx_data_retries = st.tx_data_retries;
+    l.tx_ping_errors = st.tx_ping_errors;
+    l.tx_ping_retries = st.tx_ping_retries;
+    l.tx_pong_errors = st.tx_pong_errors;
+    l.tx_pong_retries = st.tx_pong_retries;
+    l.tx_pmtu_errors = st.tx_pmtu_errors;
+    l.tx_pmtu_retries = st.tx_pmtu_retries;
+    l.latency_min_us = st.latency_min;
+    l.latency_max_us = st.latency_max;
+    l.latency_ave_us = st.latency_ave;
+    l.latency_samples = st.latency_samples;
+    l.down_count = st.down_count;
+    l.up_count = st.up_count;
+    return l;
+}
+
+}  // namespace
+
 std::vector<NodeStatus> KnetTransport::status() const {
     std::vector<NodeStatus> out;
     if (!h_)
@@ -620,54 +976,70 @@ std::vector<NodeStatus> KnetTransport::status() const {
         s.nodeid = n.nodeid;
         auto host = static_cast<knet_node_id_t>(n.nodeid);
         knet_host_status hs{};
-        if (knet_host_get_status(h_, host, &hs) == 0)
+        if (knet_host_get_status(h_, host, &hs) == 0) {
             s.reachable = hs.reachable != 0;
+            s.remote = hs.remote != 0;
+            s.external = hs.external != 0;
+        }
+        // onwire_*: libknet 1.x has no knet_handle_get_onwire_ver (node_status.hpp).
         std::uint8_t links[KNET_MAX_LINK];
         std::size_t nlinks = 0;
         if (knet_link_get_link_list(h_, host, links, &nlinks) == 0) {
             for (std::size_t i = 0; i < nlinks; ++i) {
                 knet_link_status ls{};
                 ls.size = sizeof(ls);
-                if (knet_link_get_status(h_, host, links[i], &ls, sizeof(ls)) != 0)
-                    continue;
-                LinkStatus l;
-                l.nodeid = n.nodeid;
-                l.link = links[i];
-                l.enabled = ls.enabled != 0;
-                l.connected = ls.connected != 0;
-                l.src_addr = fmt::format("{}:{}", ls.src_ipaddr, ls.src_port);
-                l.dst_addr = fmt::format("{}:{}", ls.dst_ipaddr, ls.dst_port);
-                l.mtu = ls.mtu;
-                l.latency_us = ls.latency;
-                const knet_link_stats& st = ls.stats;
-                l.tx_data_packets = st.tx_data_packets;
-                l.rx_data_packets = st.rx_data_packets;
-                l.tx_data_bytes = st.tx_data_bytes;
-                l.rx_data_bytes = st.rx_data_bytes;
-                l.tx_ping_packets = st.tx_ping_packets;
-                l.rx_ping_packets = st.rx_ping_packets;
-                l.tx_pong_packets = st.tx_pong_packets;
-                l.rx_pong_packets = st.rx_pong_packets;
-                l.tx_pmtu_packets = st.tx_pmtu_packets;
-                l.rx_pmtu_packets = st.rx_pmtu_packets;
-                l.tx_total_packets = st.tx_total_packets;
-                l.rx_total_packets = st.rx_total_packets;
-                l.tx_total_bytes = st.tx_total_bytes;
-                l.rx_total_bytes = st.rx_total_bytes;
-                l.tx_total_errors = st.tx_total_errors;
-                l.tx_total_retries = st.tx_total_retries;
-                l.latency_min_us = st.latency_min;
-                l.latency_max_us = st.latency_max;
-                l.latency_ave_us = st.latency_ave;
-                l.latency_samples = st.latency_samples;
-                l.down_count = st.down_count;
-                l.up_count = st.up_count;
-                s.links.push_back(std::move(l));
+                if (knet_link_get_status(h_, host, links[i], &ls, sizeof(ls)) == 0)
+                    s.links.push_back(link_status_of(n.nodeid, links[i], ls));
             }
         }
+        std::sort(s.links.begin(), s.links.end(),
+                  [](const LinkStatus& a, const LinkStatus& b) { return a.link < b.link; });
         out.push_back(std::move(s));
     }
+    std::sort(out.begin(), out.end(),
+              [](const NodeStatus& a, const NodeStatus& b) { return a.nodeid < b.nodeid; });
     return out;
+}
+
+KnetHandleStats KnetTransport::handle_stats() const {
+    KnetHandleStats k;
+    if (!h_)
+        return k;
+    knet_handle_stats hs{};
+    hs.size = sizeof(hs);
+    if (knet_handle_get_stats(h_, &hs, sizeof(hs)) != 0)
+        return k;
+    k.valid = true;
+    k.tx_uncompressed_packets = hs.tx_uncompressed_packets;
+    k.tx_compressed_packets = hs.tx_compressed_packets;
+    k.tx_compressed_original_bytes = hs.tx_compressed_original_bytes;
+    k.tx_compressed_size_bytes = hs.tx_compressed_size_bytes;
+    k.tx_compress_time_ave = hs.tx_compress_time_ave;
+    k.tx_compress_time_min = hs.tx_compress_time_min;
+    k.tx_compress_time_max = hs.tx_compress_time_max;
+    k.rx_compressed_packets = hs.rx_compressed_packets;
+    k.rx_compressed_original_bytes = hs.rx_compressed_original_bytes;
+    k.rx_compressed_size_bytes = hs.rx_compressed_size_bytes;
+    k.rx_compress_time_ave = hs.rx_compress_time_ave;
+    k.rx_compress_time_min = hs.rx_compress_time_min;
+    k.rx_compress_time_max = hs.rx_compress_time_max;
+    k.tx_crypt_packets = hs.tx_crypt_packets;
+    k.tx_crypt_byte_overhead = hs.tx_crypt_byte_overhead;
+    k.tx_crypt_time_ave = hs.tx_crypt_time_ave;
+    k.tx_crypt_time_min = hs.tx_crypt_time_min;
+    k.tx_crypt_time_max = hs.tx_crypt_time_max;
+    k.rx_crypt_packets = hs.rx_crypt_packets;
+    k.rx_crypt_time_ave = hs.rx_crypt_time_ave;
+    k.rx_crypt_time_min = hs.rx_crypt_time_min;
+    k.rx_crypt_time_max = hs.rx_crypt_time_max;
+    return k;
+}
+
+void KnetTransport::clear_stats() {
+    if (h_ && knet_handle_clear_stats(h_, KNET_CLEARSTATS_HANDLE_AND_LINK) != 0) {
+        log(LogLevel::error, "TOTEM",
+            fmt::format("knet_handle_clear_stats failed: {}", errno_text(errno)));
+    }
 }
 
 void KnetTransport::stop() {
@@ -684,17 +1056,8 @@ void KnetTransport::stop() {
         knet_node_id_t hosts[KNET_MAX_HOST];
         std::size_t nhosts = 0;
         if (knet_host_get_host_list(h_, hosts, &nhosts) == 0) {
-            for (std::size_t i = 0; i < nhosts; ++i) {
-                std::uint8_t links[KNET_MAX_LINK];
-                std::size_t nlinks = 0;
-                if (knet_link_get_link_list(h_, hosts[i], links, &nlinks) == 0) {
-                    for (std::size_t j = 0; j < nlinks; ++j) {
-                        knet_link_set_enable(h_, hosts[i], links[j], 0);
-                        knet_link_clear_config(h_, hosts[i], links[j]);
-                    }
-                }
-                knet_host_remove(h_, hosts[i]);
-            }
+            for (std::size_t i = 0; i < nhosts; ++i)
+                remove_member(hosts[i]);
         }
         if (knet_handle_free(h_) != 0) {
             log(LogLevel::error, "TOTEM",
@@ -718,6 +1081,36 @@ void KnetTransport::stop() {
         anchor_.reset();
     }
     contexts().erase(this);
+}
+
+std::optional<KnetLinkSettings> KnetTransport::link_settings(NodeId node, std::uint8_t link) const {
+    if (!h_)
+        return std::nullopt;
+    auto host = static_cast<knet_node_id_t>(node);
+    KnetLinkSettings k{};
+    time_t interval = 0;
+    time_t timeout = 0;
+    unsigned int precision = 0;
+    std::uint8_t pong = 0;
+    std::uint8_t prio = 0;
+    if (knet_link_get_priority(h_, host, link, &prio) != 0 ||
+        knet_link_get_ping_timers(h_, host, link, &interval, &timeout, &precision) != 0 ||
+        knet_link_get_pong_count(h_, host, link, &pong) != 0)
+        return std::nullopt;
+    k.priority = prio;
+    k.ping_interval_ms = static_cast<std::uint32_t>(interval);
+    k.ping_timeout_ms = static_cast<std::uint32_t>(timeout);
+    k.ping_precision = precision;
+    k.pong_count = pong;
+    return k;
+}
+
+std::optional<KnetLinkSettings> knet_link_settings(const Transport& t, NodeId node,
+                                                   std::uint8_t link) {
+    const auto* k = dynamic_cast<const KnetTransport*>(&t);
+    if (!k)
+        return std::nullopt;
+    return k->link_settings(node, link);
 }
 
 Result<std::unique_ptr<Transport>, std::string> make_knet_transport(boost::asio::io_context& io,

@@ -13,12 +13,24 @@
 //   addressing send() writes the destination into the Totem header's target_nodeid
 //              (offset 9, LE u32; 0 = broadcast); the filter reads it back on TX and RX, so a
 //              unicast reaches only its target and a broadcast every reachable host and self.
+//              A target outside the nodelist is refused (tx_errors).
+//   reload     add_node / remove_node do what totemknet_member_add / member_remove do, with
+//              the start-up code (host, policy, links; links disabled and cleared, host
+//              removed). reconfigure_links re-applies what totemknet_refresh_config does after
+//              a reload (access lists, PMTUd interval, knet_mtu; priority, ping timers and pong
+//              count on every link to another node) and totemknet_reconfigure's compression.
+//              Crypto changes (corosync's two-phase crypto reconfiguration) are not done here.
+//              What a removed node still sends, libknet drops before the data fd (it no longer
+//              knows the host), so no TransportCounters field counts it.
+//   status     knet_host_get_status, knet_link_get_status for every configured node;
+//              handle_stats: knet_handle_get_stats.
 //
 // libknet's threads talk to the loop only through the data fd, the log pipe (both read by
 // the io_context) and posted notifications. Not thread-safe otherwise: use on the loop thread.
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "common/result.hpp"
@@ -49,5 +61,18 @@ struct KnetPingTimers {
     std::uint8_t pong_count;
 };
 KnetPingTimers knet_ping_timers(const TransportConfig& cfg, std::size_t link);
+
+// What libknet has for one link (knet_link_get_priority / _ping_timers / _pong_count), read
+// back for tests and diagnostics; nullopt when `t` is not a knet transport or the link is not
+// configured.
+struct KnetLinkSettings {
+    std::uint8_t priority;
+    std::uint32_t ping_interval_ms;
+    std::uint32_t ping_timeout_ms;
+    std::uint32_t ping_precision;
+    std::uint8_t pong_count;
+};
+std::optional<KnetLinkSettings> knet_link_settings(const Transport& t, NodeId node,
+                                                   std::uint8_t link);
 
 }  // namespace totem

@@ -19,6 +19,7 @@ using udp = asio::ip::udp;
 
 constexpr std::size_t kRecvBufferSize = 65536 + 512;
 constexpr std::size_t kUdpMaxPayload = 65507;
+constexpr std::uint32_t kUdpuNetmtu = 1500;  // corosync's UDP_NETMTU, netmtu's udpu default
 
 class UdpuTransport final : public Transport {
   public:
@@ -99,9 +100,11 @@ class UdpuTransport final : public Transport {
         return all;
     }
 
+    // As corosync's totemudpu_nodestatus_get: link 0 only, enabled while the socket is bound,
+    // mtu = netmtu, the node's own address in src_ip and nothing in dst_ip (node_status.hpp).
     std::vector<NodeStatus> status() const override {
         std::vector<NodeStatus> out;
-        std::string src = fmt::format("{}:{}", cfg_.node(cfg_.my_nodeid)->addrs[0], cfg_.port(0));
+        const udp::endpoint& local = peers_.at(cfg_.my_nodeid);
         for (const auto& [id, ep] : peers_) {
             NodeStatus s;
             s.nodeid = id;
@@ -111,21 +114,93 @@ class UdpuTransport final : public Transport {
             l.link = 0;
             l.enabled = running_;
             l.connected = running_;
-            l.src_addr = src;
-            l.dst_addr = fmt::format("{}:{}", ep.address().to_string(), ep.port());
+            l.mtu = cfg_.netmtu ? cfg_.netmtu : kUdpuNetmtu;
+            l.src_addr = endpoint_text(local);
+            l.dst_addr = endpoint_text(ep);
+            l.src_ip = ep.address().to_string();
             auto it = per_node_.find(id);
             if (it != per_node_.end()) {
-                l.tx_data_packets = it->second.tx_packets;
-                l.tx_data_bytes = it->second.tx_bytes;
-                l.rx_data_packets = it->second.rx_packets;
-                l.rx_data_bytes = it->second.rx_bytes;
-                l.tx_total_errors = it->second.tx_errors;
+                const PerNode& pn = it->second;
+                l.tx_data_packets = l.tx_total_packets = pn.tx_packets;
+                l.tx_data_bytes = l.tx_total_bytes = pn.tx_bytes;
+                l.rx_data_packets = l.rx_total_packets = pn.rx_packets;
+                l.rx_data_bytes = l.rx_total_bytes = pn.rx_bytes;
+                l.tx_total_errors = pn.tx_errors;
+                l.tx_data_errors = static_cast<std::uint32_t>(pn.tx_errors);
             }
             s.links.push_back(l);
             out.push_back(std::move(s));
         }
         return out;
     }
+
+    KnetHandleStats handle_stats() const override { return KnetHandleStats{}; }
+    void clear_stats() override { per_node_.clear(); }
+
+    // As totemudpu_member_add: one more peer on link 0 (ring0_addr; other links are ignored).
+    TransportChange add_node(const TransportNode& node) override {
+        if (!running_)
+            return Err{std::string("the transport is stopped")};
+        if (node.nodeid == 0)
+            return Err{std::string("nodeid 0 is not a node")};
+        if (node.addrs[0].empty()) {
+            return Err{
+                fmt::format("node {} has no ring0_addr (udpu uses link 0 only)", node.nodeid)};
+        }
+        boost::system::error_code ec;
+        auto a = asio::ip::make_address(node.addrs[0], ec);
+        if (ec)
+            return Err{fmt::format("node {}: bad ring0_addr '{}'", node.nodeid, node.addrs[0])};
+        udp::endpoint ep(a, cfg_.port(0));
+        if (auto known = peers_.find(node.nodeid); known != peers_.end()) {
+            if (known->second == ep)
+                return std::monostate{};
+            return Err{fmt::format(
+                "node {} link 0: address changed from {} to {}; to reconfigure an interface it "
+                "must be deleted and recreated",
+                node.nodeid, known->second.address().to_string(), a.to_string())};
+        }
+        if (auto other = by_address_.find(a); other != by_address_.end()) {
+            return Err{fmt::format("node {}: ring0_addr {} is node {}'s", node.nodeid,
+                                   a.to_string(), other->second)};
+        }
+        if (ep.protocol() != peers_.at(cfg_.my_nodeid).protocol()) {
+            return Err{fmt::format("node {}: ring0_addr {} is not of this node's address family",
+                                   node.nodeid, a.to_string())};
+        }
+        peers_[node.nodeid] = ep;
+        by_address_[a] = node.nodeid;
+        cfg_.nodes.push_back(node);
+        if (crypto_)
+            crypto_->set_nodelist(cfg_);
+        log(LogLevel::notice, fmt::format("adding new UDPU member {{{}}}", a.to_string()));
+        return std::monostate{};
+    }
+
+    // As totemudpu_member_remove: the peer is forgotten; what comes from its address is
+    // counted as rx_dropped_unknown_sender (with block_unlisted_ips).
+    TransportChange remove_node(NodeId nodeid) override {
+        if (!running_)
+            return Err{std::string("the transport is stopped")};
+        if (nodeid == cfg_.my_nodeid)
+            return Err{fmt::format("node {} is this node and cannot be removed", nodeid)};
+        auto it = peers_.find(nodeid);
+        if (it == peers_.end())
+            return Err{fmt::format("node {} is not in the nodelist", nodeid)};
+        std::string addr = it->second.address().to_string();
+        by_address_.erase(it->second.address());
+        peers_.erase(it);
+        per_node_.erase(nodeid);
+        std::erase_if(cfg_.nodes, [nodeid](const TransportNode& n) { return n.nodeid == nodeid; });
+        if (crypto_)
+            crypto_->set_nodelist(cfg_);
+        log(LogLevel::notice, fmt::format("removing UDPU member {{{}}}", addr));
+        return std::monostate{};
+    }
+
+    // corosync's totemudpu_reconfigure changes nothing ("Not supported"), and a reload keeps
+    // udpu's link 0 settings as they were at start-up (exec/cfg.c).
+    TransportChange reconfigure_links(const TransportConfig&) override { return std::monostate{}; }
 
     TransportCounters counters() const override { return counters_; }
 
@@ -139,6 +214,17 @@ class UdpuTransport final : public Transport {
     }
 
   private:
+    static std::string endpoint_text(const udp::endpoint& ep) {
+        if (ep.address().is_v6())
+            return fmt::format("[{}]:{}", ep.address().to_string(), ep.port());
+        return fmt::format("{}:{}", ep.address().to_string(), ep.port());
+    }
+
+    void log(LogLevel level, std::string_view msg) const {
+        if (cfg_.log)
+            cfg_.log(level, "TOTEM", msg);
+    }
+
     struct PerNode {
         std::uint64_t tx_packets = 0, tx_bytes = 0, rx_packets = 0, rx_bytes = 0, tx_errors = 0;
     };

@@ -9,6 +9,9 @@
 // with totemd's AES-256-GCM layer (transport/udpu_crypto.hpp, docs/protocol/udpu-crypto.md);
 // a corosync udpu node cannot be in such a ring (corosync refuses crypto on udpu).
 //
+// add_node / remove_node add and forget a peer (totemudpu_member_add / member_remove); with
+// crypto the config digest follows the nodelist, so nodes talk again once both have reloaded.
+//
 // Runs on the io_context given to create(); not thread-safe. Sends are synchronous
 // non-blocking send_to calls, so stop() has nothing left to flush.
 #pragma once

@@ -89,6 +89,16 @@ UdpuCrypto::UdpuCrypto(const TransportConfig& cfg, std::uint64_t session)
 
 UdpuCrypto::~UdpuCrypto() = default;
 
+void UdpuCrypto::set_nodelist(const TransportConfig& cfg) {
+    digest_ = udpu_config_digest(cfg);
+    std::map<NodeId, Peer> next;
+    for (const auto& n : cfg.nodes) {
+        auto it = peers_.find(n.nodeid);
+        next[n.nodeid] = it == peers_.end() ? Peer{} : it->second;
+    }
+    peers_ = std::move(next);
+}
+
 std::array<std::uint8_t, 32> UdpuCrypto::derive(NodeId node, std::uint64_t session) const {
     std::array<std::uint8_t, 32> out{};
     std::uint8_t info[sizeof(kInfo) - 1 + 12];

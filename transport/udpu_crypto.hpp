@@ -58,6 +58,11 @@ class UdpuCrypto {
     UdpuCrypto(const UdpuCrypto&) = delete;
     UdpuCrypto& operator=(const UdpuCrypto&) = delete;
 
+    // A reloaded nodelist (udpu add_node / remove_node): the config digest is recomputed from
+    // `cfg`; members that stay keep their session and replay window, new ones start with none,
+    // removed ones are forgotten. This node's session and counter go on, so no nonce repeats.
+    void set_nodelist(const TransportConfig& cfg);
+
     // Encrypts one datagram for every receiver (the same bytes go to each).
     Bytes seal(ByteView plaintext);
 

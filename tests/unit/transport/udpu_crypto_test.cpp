@@ -109,3 +109,35 @@ TEST_CASE("udpu crypto: a restarted sender's newer session supersedes the old on
     REQUIRE(b.open(restarted.seal(text("2"))).ok());
     CHECK(b.open(first.seal(text("3"))).error() == UdpuDrop::replay);  // superseded session
 }
+
+TEST_CASE("udpu crypto: a reloaded nodelist changes the digest and keeps staying peers' windows",
+          "[udpu-crypto]") {
+    auto two = [](NodeId me) {
+        auto c = cfg_for(me);
+        c.nodes.pop_back();
+        return c;
+    };
+    UdpuCrypto a(two(1), 1000);
+    UdpuCrypto b(two(2), 2000);
+    UdpuCrypto c(cfg_for(3), 3000);  // already has the three-node nodelist
+    Bytes first = a.seal(text("before"));
+    REQUIRE(b.open(first).ok());
+    CHECK(b.open(c.seal(text("x"))).error() == UdpuDrop::unknown_sender);
+
+    b.set_nodelist(cfg_for(2));
+    CHECK(b.open(c.seal(text("from 3"))).ok());  // a new member
+    CHECK(b.open(a.seal(text("old list"))).error() == UdpuDrop::config_mismatch);
+    a.set_nodelist(cfg_for(1));
+    Bytes second = a.seal(text("new list"));  // a's session and counter went on
+    auto r = b.open(second);
+    REQUIRE(r.ok());
+    CHECK(r->plaintext == text("new list"));
+
+    // Node 3 leaves and comes back: node 1's replay window survived both reloads.
+    b.set_nodelist(two(2));
+    CHECK(b.open(c.seal(text("gone"))).error() == UdpuDrop::unknown_sender);
+    CHECK(b.open(first).error() == UdpuDrop::replay);  // the two-node digest again: seen
+    b.set_nodelist(cfg_for(2));
+    CHECK(b.open(second).error() == UdpuDrop::replay);
+    CHECK(b.open(first).error() == UdpuDrop::config_mismatch);
+}

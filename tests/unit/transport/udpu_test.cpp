@@ -4,6 +4,7 @@
 #include <catch2/catch.hpp>
 
 #include <boost/asio/ip/udp.hpp>
+#include <optional>
 
 #include "tests/unit/transport/test_util.hpp"
 #include "transport/udpu_crypto.hpp"
@@ -168,4 +169,168 @@ TEST_CASE("udpu: after stop() sends fail and nothing is delivered", "[udpu]") {
     REQUIRE(n.node(1).send(0, totem_datagram(1, "after stop")));
     REQUIRE(run_until(n.io, [&] { return n.inbox.has(3, "after stop"); }));
     CHECK_FALSE(n.inbox.has(2, "after stop"));
+}
+
+namespace {
+
+std::optional<NodeStatus> node_status(const Transport& t, NodeId id) {
+    for (auto& s : t.status()) {
+        if (s.nodeid == id)
+            return s;
+    }
+    return std::nullopt;
+}
+
+// Nodes 1 and 2 start with the nodelist {1, 2}, node 3 with {1, 2, 3}.
+struct Growing {
+    asio::io_context io;
+    Inbox inbox;
+    std::vector<std::unique_ptr<Transport>> t;  // index = nodeid - 1
+    std::uint16_t port;
+    TransportNode n3;
+
+    Growing(bool crypto, int salt) : port(test_port(salt)) {
+        for (NodeId id = 1; id <= 3; ++id) {
+            auto c = loopback_config(TransportKind::udpu, 3, id, port);
+            n3 = c.nodes[2];
+            if (id != 3)
+                c.nodes.pop_back();
+            if (crypto) {
+                c.crypto_cipher = "aes256";
+                c.crypto_hash = "sha256";
+                c.key = key_bytes(1);
+            }
+            auto r = make_udpu_transport(io, c);
+            if (!r)
+                FAIL(r.error());
+            r.value()->set_receiver(inbox.for_node(id));
+            t.push_back(std::move(r.value()));
+        }
+    }
+    Transport& node(NodeId id) { return *t[id - 1]; }
+};
+
+void add_and_remove(Growing& n, bool crypto) {
+    // Before node 1 knows node 3: 3's datagrams are dropped and counted, 1 cannot send to 3.
+    REQUIRE(n.node(3).send(1, totem_datagram(3, "too early")));
+    REQUIRE(run_until(n.io, [&] { return n.node(1).counters().rx_dropped_unknown_sender == 1; }));
+    CHECK_FALSE(n.node(1).send(3, totem_datagram(1, "to an unknown node")));
+
+    REQUIRE(n.node(1).add_node(n.n3).ok());
+    if (crypto) {
+        // The config digest covers the nodelist: until node 2 has reloaded too, node 1's
+        // packets do not authenticate there.
+        REQUIRE(n.node(1).send(2, totem_datagram(1, "half reloaded")));
+        REQUIRE(
+            run_until(n.io, [&] { return n.node(2).counters().rx_dropped_config_mismatch == 1; }));
+        CHECK_FALSE(n.inbox.has(2, "half reloaded"));
+    }
+    REQUIRE(n.node(2).add_node(n.n3).ok());
+    CHECK(n.node(1).add_node(n.n3).ok());  // again: nothing changes
+    REQUIRE(n.node(1).status().size() == 3);
+    CHECK(node_status(n.node(1), 3)->links.at(0).dst_addr ==
+          "127.0.0.13:" + std::to_string(n.port));
+    REQUIRE(n.node(3).send(0, totem_datagram(3, "hello from 3")));
+    REQUIRE(n.node(1).send(3, totem_datagram(1, "1->3")));
+    REQUIRE(n.node(1).send(2, totem_datagram(1, "1->2")));
+    REQUIRE(run_until(n.io, [&] {
+        return n.inbox.has(1, "hello from 3") && n.inbox.has(2, "hello from 3") &&
+               n.inbox.has(3, "hello from 3") && n.inbox.has(3, "1->3") && n.inbox.has(2, "1->2");
+    }));
+    CHECK_FALSE(n.inbox.has(1, "too early"));
+
+    TransportNode moved = n.n3;
+    moved.addrs[0] = "127.0.0.99";
+    CHECK_THAT(n.node(1).add_node(moved).error(), Catch::Contains("address changed"));
+    TransportNode twin = n.n3;
+    twin.nodeid = 4;
+    CHECK_THAT(n.node(1).add_node(twin).error(), Catch::Contains("is node 3's"));
+    TransportNode none;
+    none.nodeid = 5;
+    CHECK_THAT(n.node(1).add_node(none).error(), Catch::Contains("no ring0_addr"));
+    CHECK(n.node(1).status().size() == 3);
+
+    // The reload that takes node 3 out again, on nodes 1 and 2.
+    REQUIRE(n.node(1).remove_node(3).ok());
+    REQUIRE(n.node(2).remove_node(3).ok());
+    CHECK(n.node(1).status().size() == 2);
+    CHECK_FALSE(node_status(n.node(1), 3));
+    CHECK_FALSE(n.node(1).send(3, totem_datagram(1, "to a removed node")));
+    const auto before1 = n.node(1).counters();
+    const auto before2 = n.node(2).counters();
+    REQUIRE(n.node(1).send(0, totem_datagram(1, "after removal")));
+    CHECK(n.node(1).counters().tx_datagrams == before1.tx_datagrams + 2);  // self and node 2
+    REQUIRE(n.node(3).send(0, totem_datagram(3, "from removed 3")));
+    REQUIRE(run_until(n.io, [&] {
+        return n.node(1).counters().rx_dropped_unknown_sender ==
+                   before1.rx_dropped_unknown_sender + 1 &&
+               n.node(2).counters().rx_dropped_unknown_sender ==
+                   before2.rx_dropped_unknown_sender + 1 &&
+               n.inbox.has(1, "after removal") && n.inbox.has(2, "after removal") &&
+               n.inbox.has(3, "from removed 3");
+    }));
+    CHECK_FALSE(n.inbox.has(1, "from removed 3"));
+    CHECK_FALSE(n.inbox.has(2, "from removed 3"));
+    CHECK_FALSE(n.inbox.has(3, "after removal"));
+    CHECK(n.node(2).counters().rx_dropped_config_mismatch == (crypto ? 1 : 0));
+    CHECK_THAT(n.node(1).remove_node(3).error(), Catch::Contains("not in the nodelist"));
+    CHECK_THAT(n.node(1).remove_node(1).error(), Catch::Contains("this node"));
+}
+
+}  // namespace
+
+TEST_CASE("udpu: a node added at run time is heard; a removed one is dropped and counted",
+          "[udpu]") {
+    Growing n(false, 8);
+    add_and_remove(n, false);
+}
+
+TEST_CASE("udpu: run-time nodelist changes with AES-256-GCM (the config digest follows)",
+          "[udpu]") {
+    Growing n(true, 9);
+    add_and_remove(n, true);
+    CHECK(n.node(1).counters().rx_dropped_auth == 0);
+    CHECK(n.node(2).counters().rx_dropped_replay == 0);
+}
+
+TEST_CASE("udpu: status() as corosync's udpu reports it, counters, clear_stats()", "[udpu]") {
+    Trio n(false, 10);
+    exchange_and_check(n);
+    auto st = n.node(3).status();
+    REQUIRE(st.size() == 3);
+    for (const auto& s : st) {
+        INFO("node " << s.nodeid);
+        CHECK(s.reachable);
+        REQUIRE(s.links.size() == 1);
+        const LinkStatus& l = s.links[0];
+        CHECK(l.nodeid == s.nodeid);
+        CHECK(l.link == 0);
+        CHECK(l.enabled);
+        CHECK(l.connected);
+        CHECK(l.mtu == 1500);
+        // totemudpu_nodestatus_get: the member's own address in src_ipaddr, no dst_ipaddr.
+        CHECK(l.src_ip == "127.0.0." + std::to_string(10 + s.nodeid));
+        CHECK(l.dst_ip.empty());
+        CHECK(l.src_addr == "127.0.0.13:" + std::to_string(n.port));
+        CHECK(l.dst_addr ==
+              "127.0.0." + std::to_string(10 + s.nodeid) + ":" + std::to_string(n.port));
+        CHECK(l.tx_data_packets == 1);  // node 3's one broadcast
+        CHECK(l.tx_total_packets == 1);
+        CHECK(l.tx_data_bytes == totem_datagram(3, "broadcast from 3").size());
+    }
+    CHECK(st[2].links[0].rx_data_packets == 1);  // its own broadcast
+    for (const auto& s : n.node(2).status())     // 1->2, 2->self, 3's broadcast
+        CHECK(s.links[0].rx_data_packets == 1);
+    CHECK_FALSE(n.node(3).handle_stats().valid);
+    n.node(3).clear_stats();
+    for (const auto& s : n.node(3).status())
+        CHECK(s.links[0].tx_data_packets == 0);
+    CHECK(n.node(3).counters().tx_datagrams == 3);  // not cleared
+    CHECK(n.node(3).reconfigure_links(loopback_config(TransportKind::udpu, 3, 3, n.port)).ok());
+    n.node(3).stop();
+    CHECK_FALSE(n.node(3).status()[0].links[0].enabled);
+    TransportNode four;
+    four.nodeid = 4;
+    four.addrs[0] = "127.0.0.14";
+    CHECK_THAT(n.node(3).add_node(four).error(), Catch::Contains("stopped"));
 }
