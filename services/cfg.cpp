@@ -347,6 +347,34 @@ pc::ResGetNodeAddrs Cfg::node_addrs(NodeId nodeid) const {
 pc::ResNodeStatusGet Cfg::node_status(NodeId nodeid, std::uint32_t version) const {
     pc::ResNodeStatusGet r;
     r.nodeid = nodeid;
+    if (api_.transport().transport != "knet") {
+        // corosync's totemudpu_nodestatus_get: CS_OK for any id; reachable = a member of the
+        // ring (totemsrp's proc list), link 0 connected = reachable, enabled = bound, mtu =
+        // netmtu, src_ipaddr = the member's address.
+        if (version != pc::node_status_v1) {
+            r.error = CsError::err_not_supported;
+            r.version = version;
+            return r;
+        }
+        const auto& members = api_.members();
+        const bool member = std::find(members.begin(), members.end(), nodeid) != members.end();
+        r.reachable = member;
+        for (const NodeStatus& ns : api_.transport().nodes) {
+            if (ns.nodeid != nodeid)
+                continue;
+            for (const LinkStatus& ls : ns.links) {
+                if (ls.link != 0)
+                    continue;
+                pc::LinkStatus& out = r.links[0];
+                out.enabled = ls.enabled;
+                out.connected = member;
+                out.mtu = ls.mtu;
+                out.src_ipaddr = ls.src_ip;
+                out.dst_ipaddr = ls.dst_ip;
+            }
+        }
+        return r;
+    }
     const NodeStatus* found = nullptr;
     for (const NodeStatus& ns : api_.transport().nodes)
         if (ns.nodeid == nodeid)

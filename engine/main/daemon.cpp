@@ -343,6 +343,7 @@ int run_daemon(const conf::Config& config, const DaemonOptions& options,
     no.config_path = options.config_path;
     no.load = load;
     no.ipc_type = key_string(config, "system.qb_ipc_type", "native");
+    no.transport_config = [](const conf::Config& c) { return transport_config(c); };
     parse_pload(no.pload);
     node::Node n(io, config, std::move(*transport), no);
     int exit_status = 0;

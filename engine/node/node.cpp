@@ -157,6 +157,7 @@ void Node::snapshot() {
     TransportSnapshot s;
     s.transport = core_.config_view().totem.transport == conf::Transport::Knet ? "knet" : "udpu";
     s.nodes = transport_->status();
+    s.knet = transport_->handle_stats();
     s.counters = transport_->counters();
     core_.update_transport(s);
     core::IpcSnapshot i;
@@ -228,6 +229,8 @@ void Node::apply() {
                 } else if constexpr (std::is_same_v<T, services::ClearStatsAction>) {
                     if (e.groups & services::kStatsClearIpc)
                         ipc_.clear_stats();
+                    if (e.groups & services::kStatsClearKnet)
+                        transport_->clear_stats();
                 }
             },
             effect);
@@ -310,9 +313,37 @@ void Node::reload_config() {
 }
 
 void Node::update_transport_nodes(const conf::Config& before) {
-    // TODO(transport): add and remove knet hosts at run time.
-    if (before.nodes.size() != core_.config_view().nodes.size())
-        Logger::log(LogLevel::warning, "TOTEM", "nodelist changed: the transport keeps its nodes");
+    // corosync's totemconfig_commit_new_params: every node of the new nodelist (its links follow
+    // its addresses), every node that left it removed; then the link settings re-applied.
+    const conf::Config& after = core_.config_view();
+    auto find = [](const conf::Config& c, NodeId id) {
+        return std::any_of(c.nodes.begin(), c.nodes.end(),
+                           [id](const conf::NodeEntry& n) { return n.nodeid == id; });
+    };
+    for (const auto& n : before.nodes)
+        if (!find(after, n.nodeid) && n.nodeid != after.local_nodeid)
+            if (auto r = transport_->remove_node(n.nodeid); !r)
+                Logger::log(LogLevel::error, "TOTEM",
+                            "Cannot remove node " + std::to_string(n.nodeid) + ": " + r.error());
+    for (const auto& n : after.nodes) {
+        TransportNode tn;
+        tn.nodeid = n.nodeid;
+        for (unsigned l = 0; l < conf::kInterfaceMax; ++l)
+            if (n.ring_addr[l])
+                tn.addrs[l] = n.ring_addr[l]->str();
+        if (auto r = transport_->add_node(tn); !r)
+            Logger::log(LogLevel::error, "TOTEM",
+                        "Cannot configure node " + std::to_string(n.nodeid) + ": " + r.error());
+    }
+    if (options_.transport_config) {
+        auto next = options_.transport_config(after);
+        if (!next)
+            Logger::log(LogLevel::error, "TOTEM",
+                        "Cannot apply the new link settings: " + next.error());
+        else if (auto r = transport_->reconfigure_links(*next); !r)
+            Logger::log(LogLevel::error, "TOTEM",
+                        "Cannot apply the new link settings: " + r.error());
+    }
 }
 
 void Node::exit_with(int status) {

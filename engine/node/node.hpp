@@ -23,6 +23,7 @@
 #include "conf/load.hpp"
 #include "engine/core/core.hpp"
 #include "engine/ipc/server.hpp"
+#include "transport/config.hpp"
 #include "transport/transport.hpp"
 
 namespace totem::node {
@@ -34,6 +35,8 @@ struct NodeOptions {
     std::string config_path;                      // re-read on cfg RELOAD_CONFIG
     conf::LoadOptions load;                       // how it was read the first time
     std::string ipc_type = "native";              // system.qb_ipc_type
+    // The transport's settings for a (reloaded) configuration: the daemon's conversion.
+    std::function<Result<TransportConfig, std::string>(const conf::Config&)> transport_config;
 };
 
 class Node final : private ipc::Handler {
