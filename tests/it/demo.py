@@ -31,12 +31,23 @@ def detail(text: str) -> None:
     print(f"    {DIM}{text}{RESET}", flush=True)
 
 
+def cmap(c: Cluster, i: int, key: str) -> str:
+    """One key's value as Debian's corosync-cmapctl reads it from node i's totemd."""
+    out = c.exec(i, ["corosync-cmapctl", "-g", key]).stdout.strip()
+    return out.split(" = ", 1)[1] if " = " in out else "?"
+
+
 def show_traffic(c: Cluster, nodes) -> None:
     for i in nodes:
-        k = c.runtime_keys(i)
-        rx = k.get("runtime.services.pload.1.rx", "0")
-        detail(f"node {i}: ring {k.get('runtime.totemd.ring_id', '?')}, members "
-               f"[{k.get('runtime.totemd.members', '?')}], pload messages delivered: {rx}")
+        detail(f"node {i}: ring {cmap(c, i, 'runtime.totemd.ring_id')}, members "
+               f"[{cmap(c, i, 'runtime.totemd.members')}], pload messages delivered: "
+               f"{cmap(c, i, 'runtime.services.pload.1.rx')}")
+
+
+def show_tool(c: Cluster, i: int, argv) -> None:
+    detail(f"$ {' '.join(argv)}   (on node {i})")
+    for line in c.exec(i, list(argv)).stdout.rstrip().splitlines():
+        detail("  " + line)
 
 
 def main() -> int:
@@ -56,6 +67,10 @@ def main() -> int:
         for line in c.nodes[1].watcher.grep(r"A new membership")[-1:]:
             detail("node 1 logged: " + line.split("] ", 1)[-1])
 
+        say("A client's view: Debian's unmodified corosync tools talk to totemd over libqb IPC")
+        show_tool(c, 1, ["corosync-cfgtool", "-s"])
+        show_tool(c, 1, ["corosync-cmapctl", "runtime.members."])
+
         say("Messages flow: every node multicasts; all deliver in one agreed order")
         time.sleep(3)
         show_traffic(c, [1, 2, 3])
@@ -64,8 +79,9 @@ def main() -> int:
         t_kill = c.kill(3)
         m2 = c.wait_for_membership([1, 2], [1, 2], timeout=30, since=t_kill)
         say(f"New ring {m2.ring_id} with members 1 2, {m2.time - t_kill:.2f} s after the kill")
-        k = c.runtime_keys(1)
-        detail("why (runtime.totemd.last_change_cause): " + k.get("runtime.totemd.last_change_cause", "?"))
+        detail("why (runtime.totemd.last_change_cause): " +
+               cmap(c, 1, "runtime.totemd.last_change_cause"))
+        show_tool(c, 1, ["corosync-cmapctl", "runtime.members.3.status"])
         time.sleep(1)
         show_traffic(c, [1, 2])
 
