@@ -316,34 +316,28 @@ void Node::update_transport_nodes(const conf::Config& before) {
     // corosync's totemconfig_commit_new_params: every node of the new nodelist (its links follow
     // its addresses), every node that left it removed; then the link settings re-applied.
     const conf::Config& after = core_.config_view();
-    auto find = [](const conf::Config& c, NodeId id) {
-        return std::any_of(c.nodes.begin(), c.nodes.end(),
-                           [id](const conf::NodeEntry& n) { return n.nodeid == id; });
-    };
-    for (const auto& n : before.nodes)
-        if (!find(after, n.nodeid) && n.nodeid != after.local_nodeid)
-            if (auto r = transport_->remove_node(n.nodeid); !r)
-                Logger::log(LogLevel::error, "TOTEM",
-                            "Cannot remove node " + std::to_string(n.nodeid) + ": " + r.error());
-    for (const auto& n : after.nodes) {
-        TransportNode tn;
-        tn.nodeid = n.nodeid;
-        for (unsigned l = 0; l < conf::kInterfaceMax; ++l)
-            if (n.ring_addr[l])
-                tn.addrs[l] = n.ring_addr[l]->str();
+    if (!options_.transport_config)
+        return;
+    auto next = options_.transport_config(after);
+    if (!next) {
+        Logger::log(LogLevel::error, "TOTEM", "Cannot apply the new nodelist: " + next.error());
+        return;
+    }
+    for (const auto& n : before.nodes) {
+        const bool kept = std::any_of(next->nodes.begin(), next->nodes.end(),
+                                      [&](const TransportNode& t) { return t.nodeid == n.nodeid; });
+        if (kept || n.nodeid == after.local_nodeid)
+            continue;
+        if (auto r = transport_->remove_node(n.nodeid); !r)
+            Logger::log(LogLevel::error, "TOTEM",
+                        "Cannot remove node " + std::to_string(n.nodeid) + ": " + r.error());
+    }
+    for (const TransportNode& tn : next->nodes)
         if (auto r = transport_->add_node(tn); !r)
             Logger::log(LogLevel::error, "TOTEM",
-                        "Cannot configure node " + std::to_string(n.nodeid) + ": " + r.error());
-    }
-    if (options_.transport_config) {
-        auto next = options_.transport_config(after);
-        if (!next)
-            Logger::log(LogLevel::error, "TOTEM",
-                        "Cannot apply the new link settings: " + next.error());
-        else if (auto r = transport_->reconfigure_links(*next); !r)
-            Logger::log(LogLevel::error, "TOTEM",
-                        "Cannot apply the new link settings: " + r.error());
-    }
+                        "Cannot configure node " + std::to_string(tn.nodeid) + ": " + r.error());
+    if (auto r = transport_->reconfigure_links(*next); !r)
+        Logger::log(LogLevel::error, "TOTEM", "Cannot apply the new link settings: " + r.error());
 }
 
 void Node::exit_with(int status) {
