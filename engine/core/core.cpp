@@ -597,6 +597,10 @@ bool NodeCore::room_for(std::size_t bytes) const {
 }
 
 void NodeCore::respond(ConnId conn, Bytes response) {
+    // corosync fires key notifications inside the change, before the handler answers: a
+    // tracker's event, a blackbox dump, come before the response (corosync-blackbox reads the
+    // dump as soon as its set returns).
+    dispatch_notifications();
     outbox_.push_back(IpcResponse{conn, std::move(response)});
 }
 
