@@ -7,7 +7,7 @@ Usage (root):  tests/vectors/capture-services.py [--keep DIR]      (about 2 minu
 What it does:
   * builds ipc/qb-ipc-shim.c (an LD_PRELOAD wrapper of libqb's client calls that logs every
     request, response and event as hex) and the small clients ipc/cpg-client.c,
-    ipc/quorum-client.c, ipc/cfg-client.c into a temporary directory;
+    ipc/quorum-client.c, ipc/cfg-client.c, ipc/cmap-client.c into a temporary directory;
   * runs a 3-node corosync cluster (tests/it/harness.py, transport udpu without crypto, so the
     Totem packets are plain UDP) and captures the bridge with tshark;
   * runs corosync-cmapctl, corosync-cfgtool, corosync-quorumtool, corosync-cpgtool and the
@@ -127,7 +127,7 @@ def build(work: str) -> dict:
                     os.path.join(work, "qb-ipc-shim.so"),
                     os.path.join(IPC_DIR, "qb-ipc-shim.c"), "-ldl"], check=True)
     for name, libs in (("cpg-client", ["-lcpg"]), ("quorum-client", ["-lquorum", "-lvotequorum"]),
-                       ("cfg-client", ["-lcfg"])):
+                       ("cfg-client", ["-lcfg"]), ("cmap-client", ["-lcmap"])):
         out = os.path.join(work, name)
         subprocess.run(["gcc", "-Wall", "-O1", "-o", out, os.path.join(IPC_DIR, name + ".c")]
                        + libs, check=True)
@@ -181,6 +181,8 @@ def scenario(c: harness.Cluster, cap: Capture, bins: dict) -> None:
     cap.run(1, "cmapctl-track-delete", "DELETE of a tracked key", [cm, "-d", "proto.track.a"])
     time.sleep(1.0)
     cap.stop_bg(tr)
+    cap.run(1, "cmap-client", "libcmap: cmap_initialize alone, inc and dec (ADJUST_INT), "
+            "an exact-key track and its delete", [bins["cmap-client"]])
     cap.run(1, "cmapctl-config-version", "SET of totem.config_version (cluster-wide cmap MCAST "
             "reason NEW_CONFIG_VERSION)", [cm, "-s", "totem.config_version", "u64", "1"])
     time.sleep(0.5)
@@ -191,7 +193,7 @@ def scenario(c: harness.Cluster, cap: Capture, bins: dict) -> None:
                             "leaving", [bins["cpg-client"], "listen", "proto-group", "60"])
     time.sleep(1.5)
     cap.run(1, "cpg-exercise", "libcpg: model V1 join, membership, local_get, iterations, "
-            "a small MCAST and a 1 MiB PARTIAL_MCAST, leave, finalize",
+            "a small MCAST, a 1 MiB PARTIAL_MCAST, a zero-copy MCAST, leave, finalize",
             [bins["cpg-client"], "exercise", "proto-group"], timeout=60)
     cap.run(3, "cpgtool", "corosync-cpgtool: iteration over all groups and their members",
             [cpgtool])

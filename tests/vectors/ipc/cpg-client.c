@@ -5,7 +5,8 @@
  *                               our join (CONFCHG + TOTEM_CONFCHG), membership_get, local_get,
  *                               iteration ALL / ONE_GROUP / NAME_ONLY, a small mcast, a
  *                               1 047 552 + 1000 byte mcast (PARTIAL_MCAST, 2 fragments), wait
- *                               until both come back, leave, wait for our leave, finalize
+ *                               until both come back, a zero-copy mcast (ZC_ALLOC, ZC_EXECUTE,
+ *                               ZC_FREE), leave, wait for our leave, finalize
  *   cpg-client listen GROUP S   plain cpg_initialize, join, dispatch for S seconds (or until
  *                               SIGTERM), then exit WITHOUT leaving (the server sends PROCLEAVE
  *                               with reason PROCDOWN)
@@ -24,7 +25,9 @@
 
 #define BIG_LEN (1047552 + 1000)
 
-static int joined_seen, left_seen, totem_seen, small_seen, big_seen;
+#define ZC_TEXT "zero-copy hello"
+
+static int joined_seen, left_seen, totem_seen, small_seen, big_seen, zc_seen;
 static unsigned int my_nodeid;
 static volatile sig_atomic_t stop;
 
@@ -40,6 +43,8 @@ static void deliver(cpg_handle_t h, const struct cpg_name *g, uint32_t nodeid, u
     if (pid != (uint32_t)getpid()) return;
     if (len == strlen("hello from cpg-client") && memcmp(msg, "hello from cpg-client", len) == 0)
         small_seen = 1;
+    if (len == strlen(ZC_TEXT) && memcmp(msg, ZC_TEXT, len) == 0)
+        zc_seen = 1;
     if (len == BIG_LEN) {
         const unsigned char *p = msg;
         int ok = 1;
@@ -149,6 +154,20 @@ static int exercise(const char *name) {
     ok &= err == CS_OK;
     ok &= wait_for(h, &big_seen) && big_seen == 1;
     free(big);
+    void *zc = NULL;
+    err = cpg_zcb_alloc(h, 100, &zc);
+    printf("zcb_alloc = %d\n", err);
+    ok &= err == CS_OK;
+    if (err == CS_OK) {
+        memcpy(zc, ZC_TEXT, strlen(ZC_TEXT));
+        err = cpg_zcb_mcast_joined(h, CPG_TYPE_AGREED, zc, strlen(ZC_TEXT));
+        printf("zcb_mcast_joined = %d\n", err);
+        ok &= err == CS_OK;
+        ok &= wait_for(h, &zc_seen);
+        err = cpg_zcb_free(h, zc);
+        printf("zcb_free = %d\n", err);
+        ok &= err == CS_OK;
+    }
     err = cpg_leave(h, &g);
     printf("leave = %d\n", err);
     ok &= err == CS_OK;
