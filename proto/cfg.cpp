@@ -244,6 +244,9 @@ Result<ResReopenLogFiles, DecodeError> decode_res_reopen_log_files(ByteView mess
 }
 
 Bytes encode(const ResRingStatusGet& m, PadFill fill) {
+    if (m.error != CsError::ok)
+        return detail::error_response(id(ResId::ringstatusget), m.error, res_ringstatusget_size,
+                                      fill);
     TOTEM_ASSERT(m.interfaces.size() <= interfaces_max);
     Out o(fill);
     o.response_header(id(ResId::ringstatusget), m.error);
@@ -284,15 +287,14 @@ Result<ResRingStatusGet, DecodeError> decode_res_ringstatusget(ByteView message)
 }
 
 Bytes encode(const ResGetNodeAddrs& m, PadFill fill) {
+    if (m.error != CsError::ok)
+        return detail::error_response(id(ResId::get_node_addrs), m.error,
+                                      res_get_node_addrs_fixed_size, fill);
     TOTEM_ASSERT(m.addrs.size() <= node_addrs_max);
     Out o(fill);
     o.response_header(id(ResId::get_node_addrs), m.error);
     o.u32(m.family);
     o.u32(static_cast<std::uint32_t>(m.addrs.size()));
-    if (m.error != CsError::ok) {
-        TOTEM_ASSERT(m.addrs.empty());
-        return o.finish(res_get_node_addrs_fixed_size);
-    }
     for (const auto& a : m.addrs)
         o.bytes(ByteView(a.data(), a.size()));
     return o.finish();
@@ -325,6 +327,8 @@ Result<ResGetNodeAddrs, DecodeError> decode_res_get_node_addrs(ByteView message)
 }
 
 Bytes encode(const ResLocalGet& m, PadFill fill) {
+    if (m.error != CsError::ok)
+        return detail::error_response(id(ResId::local_get), m.error, res_local_get_size, fill);
     Out o(fill);
     o.response_header(id(ResId::local_get), m.error);
     o.u32(m.local_nodeid);

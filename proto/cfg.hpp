@@ -8,7 +8,8 @@
 // GET_NODE_ADDRS reply: family @24, num_addrs @28, addresses @32; the KILLNODE request's reason
 // is a cs_name_t (value @26), the exec KILLNODE's a mar_name_t (value @32).
 //
-// A response whose error is not CS_OK is decoded to its error only (corosync leaves the rest
+// A response whose error is not CS_OK is written as its header and padding and decoded to its
+// error only (corosync leaves the rest
 // stale: GET_NODE_ADDRS for an unknown node keeps family 2 and num_addrs 1 in a 32-byte reply).
 #pragma once
 
@@ -103,7 +104,7 @@ struct ReqRingReenable {  // 1, 16
 // KILLNODE (2), 288: nodeid u32 @16; reason cs_name_t @24 (length u16 @24, value @26).
 struct ReqKillNode {
     std::uint32_t nodeid = 0;
-    std::string reason;  // the `length` bytes; libcfg counts the terminating NUL
+    std::string reason{};  // the `length` bytes; libcfg counts the terminating NUL
     bool operator==(const ReqKillNode&) const = default;
 };
 // TRYSHUTDOWN (3), 24: flags u32 @16.
@@ -148,15 +149,15 @@ struct ReqTrackStop {  // 11, 16
 // --------------------------------------------------------------------------------- responses
 
 struct Interface {
-    std::string name;    // "<link number> <address>", a C string in char[128]
-    std::string status;  // the transport's status line, a C string in char[512]
+    std::string name{};    // "<link number> <address>", a C string in char[128]
+    std::string status{};  // the transport's status line, a C string in char[512]
     bool operator==(const Interface&) const = default;
 };
 // RINGSTATUSGET (0), 10 272: interface_count u32 @24; interface_name char[16][128] @32;
 // interface_status char[16][512] @2080.
 struct ResRingStatusGet {
     CsError error = CsError::ok;
-    std::vector<Interface> interfaces;  // at most interfaces_max
+    std::vector<Interface> interfaces{};  // at most interfaces_max
     bool operator==(const ResRingStatusGet&) const = default;
 };
 // The bare Hdr24 replies: RINGREENABLE (1, always CS_ERR_NOT_SUPPORTED), STATETRACKSTART (2,
@@ -199,7 +200,7 @@ struct ResReopenLogFiles {
 struct ResGetNodeAddrs {
     CsError error = CsError::ok;
     std::uint32_t family = 0;
-    std::vector<std::array<std::uint8_t, addr_len>> addrs;  // at most node_addrs_max
+    std::vector<std::array<std::uint8_t, addr_len>> addrs{};  // at most node_addrs_max
     bool operator==(const ResGetNodeAddrs&) const = default;
 };
 // LOCAL_GET (12), 32: local_nodeid u32 @24.
@@ -215,8 +216,8 @@ struct LinkStatus {
     std::uint8_t connected = 0;
     std::uint8_t dynconnected = 0;
     std::uint32_t mtu = 0;
-    std::string src_ipaddr;
-    std::string dst_ipaddr;
+    std::string src_ipaddr{};
+    std::string dst_ipaddr{};
     bool operator==(const LinkStatus&) const = default;
 };
 // NODESTATUSGET (16), V1: 4 200 bytes: version u32 @24; nodeid u32 @28; reachable @32,
@@ -233,7 +234,7 @@ struct ResNodeStatusGet {
     std::uint8_t onwire_min = 0;
     std::uint8_t onwire_max = 0;
     std::uint8_t onwire_ver = 0;
-    std::array<LinkStatus, links_max> links;
+    std::array<LinkStatus, links_max> links{};
     bool operator==(const ResNodeStatusGet&) const = default;
 };
 
@@ -251,13 +252,13 @@ struct ResTestShutdown {
 
 // RINGREENABLE (fn 0), 32: source @16. Never sent by 3.1.7.
 struct ExecRingReenable {
-    MessageSource source;
+    MessageSource source{};
     bool operator==(const ExecRingReenable&) const = default;
 };
 // KILLNODE (fn 1), 288: nodeid u32 @16; reason mar_name_t @24 (length u16 @24, value @32).
 struct ExecKillNode {
     std::uint32_t nodeid = 0;
-    std::string reason;  // the `length` bytes, as the client gave them
+    std::string reason{};  // the `length` bytes, as the client gave them
     bool operator==(const ExecKillNode&) const = default;
 };
 // SHUTDOWN (fn 2), 16.
@@ -266,7 +267,7 @@ struct ExecShutdown {
 };
 // RELOAD_CONFIG (fn 3), 32: source @16 (nodeid and the client's connection to answer).
 struct ExecReloadConfig {
-    MessageSource source;
+    MessageSource source{};
     bool operator==(const ExecReloadConfig&) const = default;
 };
 // CRYPTO_RECONFIG (fn 4), 24: phase u32 @16 (1 ACTIVATE, 2 CLEANUP).

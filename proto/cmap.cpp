@@ -60,6 +60,8 @@ Result<std::uint64_t, DecodeError> decode_handle(ByteView message, std::int32_t 
 
 // A Hdr24 response with one u64 (ITER_INIT, TRACK_ADD, TRACK_DELETE).
 Bytes encode_res_u64(std::int32_t msg_id, CsError error, std::uint64_t v, PadFill fill) {
+    if (error != CsError::ok)
+        return detail::error_response(msg_id, error, res_iter_init_size, fill);
     Out o(fill);
     o.response_header(msg_id, error);
     o.u64(v);
@@ -267,15 +269,13 @@ Result<ResSetCurrentMap, DecodeError> decode_res_set_current_map(ByteView messag
 }
 
 Bytes encode(const ResGet& m, PadFill fill) {
+    if (m.error != CsError::ok)
+        return detail::error_response(id(ResId::get), m.error, res_get_fixed_size, fill);
     Out o(fill);
     o.response_header(id(ResId::get), m.error);
     o.u64(m.value_len);
     o.u8(m.type);
     o.pad(7);
-    if (m.error != CsError::ok) {
-        TOTEM_ASSERT(m.value.empty() && m.buffer_len == 0);
-        return o.finish(res_get_fixed_size);
-    }
     TOTEM_ASSERT(m.value.empty() || m.value.size() == m.value_len);
     TOTEM_ASSERT(m.buffer_len == 0 || m.buffer_len >= m.value.size());
     TOTEM_ASSERT(m.buffer_len != 0 || m.value.empty());
@@ -328,6 +328,8 @@ Result<ResTrackDelete, DecodeError> decode_res_track_delete(ByteView message) {
 }
 
 Bytes encode(const ResIterNext& m, PadFill fill) {
+    if (m.error != CsError::ok)
+        return detail::error_response(id(ResId::iter_next), m.error, res_iter_next_size, fill);
     Out o(fill);
     o.response_header(id(ResId::iter_next), m.error);
     o.mar_name(m.key_name, true);

@@ -9,7 +9,8 @@
 // to answer with CS_ERR_*, not the codec's.
 //
 // A response whose error is not CS_OK carries nothing the library reads (corosync leaves
-// such fields zero or stale): its decoder returns only the error.
+// such fields zero or stale): it is written as its header and padding and decoded to its
+// error only.
 #pragma once
 
 #include <cstdint>
@@ -98,31 +99,31 @@ inline constexpr std::size_t exec_mcast_items_max = 32;  // MAX_REQ_EXEC_CMAP_MC
 
 // SET (0), 296 + value bytes: key_name @16; value_len u64 @280; type u8 @288; value @296.
 struct ReqSet {
-    std::string key_name;
+    std::string key_name{};
     std::uint8_t type = 0;  // a ValueType; out-of-range values are the service's to refuse
-    Bytes value;
+    Bytes value{};
     bool operator==(const ReqSet&) const = default;
 };
 // DELETE (1), 280: key_name @16.
 struct ReqDelete {
-    std::string key_name;
+    std::string key_name{};
     bool operator==(const ReqDelete&) const = default;
 };
 // GET (2), 288: key_name @16; value_len u64 @280 = the client's buffer (0: size and type only).
 struct ReqGet {
-    std::string key_name;
+    std::string key_name{};
     std::uint64_t value_len = 0;
     bool operator==(const ReqGet&) const = default;
 };
 // ADJUST_INT (3), 288: key_name @16; step i32 @280.
 struct ReqAdjustInt {
-    std::string key_name;
+    std::string key_name{};
     std::int32_t step = 0;
     bool operator==(const ReqAdjustInt&) const = default;
 };
 // ITER_INIT (4), 280: prefix @16 (empty = every key).
 struct ReqIterInit {
-    std::string prefix;
+    std::string prefix{};
     bool operator==(const ReqIterInit&) const = default;
 };
 // ITER_NEXT (5), 24: iter_handle u64 @16.
@@ -138,7 +139,7 @@ struct ReqIterFinalize {
 // TRACK_ADD (7), 296: key_name @16 (empty = none); track_type i32 @280;
 // track_inst_handle u64 @288 (the client's own handle, echoed in events).
 struct ReqTrackAdd {
-    std::string key_name;
+    std::string key_name{};
     std::int32_t track_type = 0;
     std::uint64_t track_inst_handle = 0;
     bool operator==(const ReqTrackAdd&) const = default;
@@ -184,7 +185,7 @@ struct ResGet {
     CsError error = CsError::ok;
     std::uint64_t value_len = 0;
     std::uint8_t type = 0;
-    Bytes value;                   // value_len bytes, or empty when buffer_len is 0
+    Bytes value{};                 // value_len bytes, or empty when buffer_len is 0
     std::uint64_t buffer_len = 0;  // 0 (only size and type asked for) or ≥ value_len
     bool operator==(const ResGet&) const = default;
 };
@@ -197,7 +198,7 @@ struct ResIterInit {
 // ITER_NEXT (5), 304: key_name @24; value_len u64 @288; type u8 @296.
 struct ResIterNext {
     CsError error = CsError::ok;
-    std::string key_name;
+    std::string key_name{};
     std::uint64_t value_len = 0;
     std::uint8_t type = 0;
     bool operator==(const ResIterNext&) const = default;
@@ -223,12 +224,12 @@ struct ResTrackDelete {
 struct ResNotifyCallback {
     CsError error = CsError::ok;
     std::uint64_t track_inst_handle = 0;
-    std::string key_name;
+    std::string key_name{};
     std::int32_t event = 0;
     std::uint8_t new_value_type = 0;
     std::uint8_t old_value_type = 0;
-    Bytes new_value;
-    Bytes old_value;
+    Bytes new_value{};
+    Bytes old_value{};
     bool operator==(const ResNotifyCallback&) const = default;
 };
 
@@ -239,16 +240,16 @@ enum class McastReason : std::uint8_t { sync = 0, new_config_version = 1 };
 // struct req_exec_cmap_mcast_item, round_up(280 + value_len, 8) bytes: key_name @0;
 // value_type u8 @264 (0: no such key); value_len u64 @272; value @280; zero padding.
 struct McastItem {
-    std::string key_name;
+    std::string key_name{};
     std::uint8_t value_type = 0;
-    Bytes value;
+    Bytes value{};
     bool operator==(const McastItem&) const = default;
 };
 // MCAST (fn 0), 48 + items: reason u8 @16; no_items u8 @24; reserved1 u8 @32, reserved2 u8
 // @40 (zero, ignored); items @48. Corosync never sets header.id; it is 0 = exec_id(cmap, 0).
 struct ExecMcast {
-    std::uint8_t reason = 0;       // a McastReason
-    std::vector<McastItem> items;  // at most exec_mcast_items_max
+    std::uint8_t reason = 0;         // a McastReason
+    std::vector<McastItem> items{};  // at most exec_mcast_items_max
     bool operator==(const ExecMcast&) const = default;
 };
 

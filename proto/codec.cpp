@@ -275,6 +275,14 @@ In open_response(ByteView m, std::int32_t id, std::size_t fixed, Sizing sizing, 
     return In(m, response_header_size, first);
 }
 
+Bytes error_response(std::int32_t id, CsError error, std::size_t fixed, PadFill fill) {
+    TOTEM_ASSERT(error != CsError::ok);
+    Out o(fill);
+    o.response_header(id, error);
+    o.pad_to(fixed);
+    return o.finish(fixed);
+}
+
 Bytes bare_request(std::int32_t id, PadFill fill) {
     Out o(fill);
     o.request_header(id);

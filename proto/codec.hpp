@@ -73,7 +73,7 @@ class Out {
     Bytes finish_with_size_field(std::int32_t size_field);
 
   private:
-    Bytes buf_;
+    Bytes buf_{};
     Writer w_;
     std::uint8_t fill_;
 };
@@ -165,6 +165,10 @@ In open_request(ByteView m, std::int32_t id, std::size_t fixed, Sizing sizing);
 In open_request24(ByteView m, std::int32_t id, std::size_t fixed, Sizing sizing);
 // The same for a response or event; its error field goes to `error`.
 In open_response(ByteView m, std::int32_t id, std::size_t fixed, Sizing sizing, CsError& error);
+
+// An error response of `fixed` bytes: the header, the rest padding (its fields mean nothing
+// and are not read).
+Bytes error_response(std::int32_t id, CsError error, std::size_t fixed, PadFill fill);
 
 // A request that is its header alone, and a response that is its header alone.
 Bytes bare_request(std::int32_t id, PadFill fill);

@@ -199,7 +199,10 @@ Bytes encode(const ReqIterationInitialize& m, PadFill fill) {
     TOTEM_ASSERT(m.iteration_type == iteration_one_group || m.group_name.empty());
     Out o(fill);
     o.request_header(id(ReqId::iterationinitialize));
-    o.cpg_name(m.group_name);
+    if (m.iteration_type == iteration_one_group)
+        o.cpg_name(m.group_name);
+    else
+        o.pad(cpg_name_size);
     o.u32(m.iteration_type);
     o.pad(4);
     return o.finish(req_iterationinitialize_size);
@@ -368,6 +371,8 @@ Result<ResZcFree, DecodeError> decode_res_zc_free(ByteView message) {
 }
 
 Bytes encode(const ResLocalGet& m, PadFill fill) {
+    if (m.error != CsError::ok)
+        return detail::error_response(id(ResId::local_get), m.error, res_local_get_size, fill);
     Out o(fill);
     o.response_header(id(ResId::local_get), m.error);
     o.u32(m.local_nodeid);
@@ -387,6 +392,8 @@ Result<ResLocalGet, DecodeError> decode_res_local_get(ByteView message) {
 }
 
 Bytes encode(const ResMembershipGet& m, PadFill fill) {
+    if (m.error != CsError::ok)
+        return detail::error_response(id(ResId::membership), m.error, res_membership_size, fill);
     TOTEM_ASSERT(m.members.size() <= membership_max);
     Out o(fill);
     o.response_header(id(ResId::membership), m.error);
@@ -413,6 +420,9 @@ Result<ResMembershipGet, DecodeError> decode_res_membership(ByteView message) {
 }
 
 Bytes encode(const ResIterationInitialize& m, PadFill fill) {
+    if (m.error != CsError::ok)
+        return detail::error_response(id(ResId::iterationinitialize), m.error,
+                                      res_iterationinitialize_size, fill);
     Out o(fill);
     o.response_header(id(ResId::iterationinitialize), m.error);
     o.u64(m.iteration_handle);
@@ -430,6 +440,9 @@ Result<ResIterationInitialize, DecodeError> decode_res_iterationinitialize(ByteV
 }
 
 Bytes encode(const ResIterationNext& m, PadFill fill) {
+    if (m.error != CsError::ok)
+        return detail::error_response(id(ResId::iterationnext), m.error, res_iterationnext_size,
+                                      fill);
     Out o(fill);
     o.response_header(id(ResId::iterationnext), m.error);
     o.cpg_name(m.group_name);

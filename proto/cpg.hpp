@@ -8,7 +8,8 @@
 // leaves garbage there); the TOTEM_CONFCHG event's node ids follow the count at 44, and its size
 // counts 4 bytes past them. Group names are exactly their `length` bytes (≤ 128).
 //
-// A response whose error is not CS_OK is decoded to its error only: corosync leaves the rest
+// A response whose error is not CS_OK is written as its header and padding and decoded to its
+// error only: corosync leaves the rest
 // stale (ITERATIONNEXT at the end repeats the last entry).
 #pragma once
 
@@ -113,14 +114,14 @@ inline constexpr std::size_t exec_downlist_size = 1568;
 
 // JOIN (0), 168: group_name @16; pid u32 @152; flags u32 @160.
 struct ReqJoin {
-    std::string group_name;
+    std::string group_name{};
     std::uint32_t pid = 0;
     std::uint32_t flags = 0;
     bool operator==(const ReqJoin&) const = default;
 };
 // LEAVE (1), 160: group_name @16; pid u32 @152.
 struct ReqLeave {
-    std::string group_name;
+    std::string group_name{};
     std::uint32_t pid = 0;
     bool operator==(const ReqLeave&) const = default;
 };
@@ -128,12 +129,12 @@ struct ReqLeave {
 // message @40. Gets no reply.
 struct ReqMcast {
     std::uint32_t guarantee = 0;
-    Bytes message;
+    Bytes message{};
     bool operator==(const ReqMcast&) const = default;
 };
 // MEMBERSHIP (3), 152: group_name @16.
 struct ReqMembershipGet {
-    std::string group_name;
+    std::string group_name{};
     bool operator==(const ReqMembershipGet&) const = default;
 };
 struct ReqLocalGet {  // 4, 16
@@ -143,7 +144,7 @@ struct ReqLocalGet {  // 4, 16
 // group only for ONE_GROUP and leaves stack garbage there otherwise (captured: a length of 16
 // and random bytes for NAME_ONLY), so the name is read only for ONE_GROUP.
 struct ReqIterationInitialize {
-    std::string group_name;  // ONE_GROUP only; empty otherwise
+    std::string group_name{};  // ONE_GROUP only; empty otherwise
     std::uint32_t iteration_type = 0;
     bool operator==(const ReqIterationInitialize&) const = default;
 };
@@ -163,7 +164,7 @@ struct ReqFinalize {  // 8, 16
 // ZC_ALLOC (9), 152: map_size u64 @16; path_to_file char[128] @24.
 struct ReqZcAlloc {
     std::uint64_t map_size = 0;
-    std::string path_to_file;
+    std::string path_to_file{};
     bool operator==(const ReqZcAlloc&) const = default;
 };
 // ZC_FREE (10), 32: map_size u64 @16; server_address u64 @24.
@@ -183,7 +184,7 @@ struct ReqPartialMcast {
     std::uint32_t guarantee = 0;
     std::uint32_t msglen = 0;
     std::uint32_t type = 0;
-    Bytes fragment;
+    Bytes fragment{};
     bool operator==(const ReqPartialMcast&) const = default;
 };
 
@@ -234,7 +235,7 @@ struct ResLocalGet {
 // (entries past member_count are padding).
 struct ResMembershipGet {
     CsError error = CsError::ok;
-    std::vector<CpgAddress> members;  // at most membership_max
+    std::vector<CpgAddress> members{};  // at most membership_max
     bool operator==(const ResMembershipGet&) const = default;
 };
 // ITERATIONINITIALIZE (9), 32: iteration_handle u64 @24.
@@ -246,7 +247,7 @@ struct ResIterationInitialize {
 // ITERATIONNEXT (10), 168: description @24 = group_name @24, nodeid u32 @160, pid u32 @164.
 struct ResIterationNext {
     CsError error = CsError::ok;
-    std::string group_name;
+    std::string group_name{};
     std::uint32_t nodeid = 0;
     std::uint32_t pid = 0;
     bool operator==(const ResIterationNext&) const = default;
@@ -258,22 +259,22 @@ struct ResIterationNext {
 // pid u32 @176; message @184. Corosync leaves the error field unset (captured: garbage).
 struct ResDeliverCallback {
     CsError error = CsError::ok;
-    std::string group_name;
+    std::string group_name{};
     std::uint32_t nodeid = 0;
     std::uint32_t pid = 0;
-    Bytes message;
+    Bytes message{};
     bool operator==(const ResDeliverCallback&) const = default;
 };
 // PARTIAL_DELIVER_CALLBACK (17), 200 + fraglen: group_name @24; msglen u32 @160; fraglen u32
 // @168; nodeid u32 @176; pid u32 @184; type u32 @192; fragment @200. Error field unset.
 struct ResPartialDeliverCallback {
     CsError error = CsError::ok;
-    std::string group_name;
+    std::string group_name{};
     std::uint32_t msglen = 0;
     std::uint32_t nodeid = 0;
     std::uint32_t pid = 0;
     std::uint32_t type = 0;
-    Bytes fragment;
+    Bytes fragment{};
     bool operator==(const ResPartialDeliverCallback&) const = default;
 };
 // CONFCHG_CALLBACK (4), 184 + 24·(m + l + j): group_name @24; member_list_entries u32 @160,
@@ -281,10 +282,10 @@ struct ResPartialDeliverCallback {
 // arrays of mar_cpg_address_t in that order (the counts are in the order member, joined, left).
 struct ResConfchgCallback {
     CsError error = CsError::ok;
-    std::string group_name;
-    std::vector<CpgAddress> members;  // each list at most confchg_list_max
-    std::vector<CpgAddress> left;
-    std::vector<CpgAddress> joined;
+    std::string group_name{};
+    std::vector<CpgAddress> members{};  // each list at most confchg_list_max
+    std::vector<CpgAddress> left{};
+    std::vector<CpgAddress> joined{};
     bool operator==(const ResConfchgCallback&) const = default;
 };
 // TOTEM_CONFCHG_CALLBACK (13), 48 + 4n: ring_id @24 (nodeid @24, seq @32);
@@ -292,8 +293,8 @@ struct ResConfchgCallback {
 // 48): padding.
 struct ResTotemConfchgCallback {
     CsError error = CsError::ok;
-    MarRingId ring_id;
-    std::vector<std::uint32_t> members;  // at most totem_members_max
+    MarRingId ring_id{};
+    std::vector<std::uint32_t> members{};  // at most totem_members_max
     bool operator==(const ResTotemConfchgCallback&) const = default;
 };
 
@@ -301,13 +302,13 @@ struct ResTotemConfchgCallback {
 
 // PROCJOIN (fn 0) and PROCLEAVE (fn 1), 168: group_name @16; pid u32 @152; reason u32 @160.
 struct ExecProcJoin {
-    std::string group_name;
+    std::string group_name{};
     std::uint32_t pid = 0;
     std::uint32_t reason = reason_join;
     bool operator==(const ExecProcJoin&) const = default;
 };
 struct ExecProcLeave {
-    std::string group_name;
+    std::string group_name{};
     std::uint32_t pid = 0;
     std::uint32_t reason = reason_leave;  // LEAVE or PROCDOWN
     bool operator==(const ExecProcLeave&) const = default;
@@ -316,43 +317,43 @@ struct ExecProcLeave {
 // entry k at 24 + 144·k: pid u32 @+0; group_name @+8.
 struct JoinlistEntry {
     std::uint32_t pid = 0;
-    std::string group_name;
+    std::string group_name{};
     bool operator==(const JoinlistEntry&) const = default;
 };
 struct ExecJoinlist {
-    std::vector<JoinlistEntry> entries;  // at most joinlist_entries_max
+    std::vector<JoinlistEntry> entries{};  // at most joinlist_entries_max
     bool operator==(const ExecJoinlist&) const = default;
 };
 // MCAST (fn 3), 184 + msglen: group_name @16; msglen u32 @152; pid u32 @160; source @168
 // (nodeid @168, conn @176); message @184.
 struct ExecMcast {
-    std::string group_name;
+    std::string group_name{};
     std::uint32_t pid = 0;
-    MessageSource source;
-    Bytes message;
+    MessageSource source{};
+    Bytes message{};
     bool operator==(const ExecMcast&) const = default;
 };
 // DOWNLIST_OLD (fn 4), 1 560: left_nodes u32 @16; nodeids u32[384] @24. Never sent by 3.x.
 struct ExecDownlistOld {
-    std::vector<std::uint32_t> nodeids;  // left_nodes of them; at most downlist_max
+    std::vector<std::uint32_t> nodeids{};  // left_nodes of them; at most downlist_max
     bool operator==(const ExecDownlistOld&) const = default;
 };
 // DOWNLIST (fn 5), 1 568: old_members u32 @16; left_nodes u32 @24; nodeids u32[384] @32 (the
 // first left_nodes count; the rest is whatever corosync's buffer held: padding).
 struct ExecDownlist {
     std::uint32_t old_members = 0;
-    std::vector<std::uint32_t> nodeids;  // at most downlist_max
+    std::vector<std::uint32_t> nodeids{};  // at most downlist_max
     bool operator==(const ExecDownlist&) const = default;
 };
 // PARTIAL_MCAST (fn 6), 200 + fraglen: group_name @16; msglen u32 @152; fraglen u32 @160;
 // pid u32 @168; type u32 @176; source @184; fragment @200.
 struct ExecPartialMcast {
-    std::string group_name;
+    std::string group_name{};
     std::uint32_t msglen = 0;
     std::uint32_t pid = 0;
     std::uint32_t type = 0;
-    MessageSource source;
-    Bytes fragment;
+    MessageSource source{};
+    Bytes fragment{};
     bool operator==(const ExecPartialMcast&) const = default;
 };
 

@@ -7,6 +7,8 @@
 // (x86_64 layout, little-endian) and PadFill into every byte that is padding or unused space;
 // `decode_<x>(ByteView)` reads field by field with the bounded Reader and refuses what does not
 // fit with a named DecodeError, which the caller counts. Nothing is ever cast over bytes.
+// Responses whose error is not CS_OK carry only their header (and their size in padding):
+// the libraries do not read the rest, and corosync leaves it stale or uninitialised.
 //
 // Pure: no I/O, no libqb. The server (engine/ipc + services) decodes requests and encodes
 // responses and events; the client library (lib/) does the opposite.

@@ -32,7 +32,7 @@ struct ExecStart {
 // (corosync sends its uninitialised buffer).
 struct ExecMcast {
     std::uint32_t msg_size = 0;  // pload.size; the payload is msg_size − 16 bytes when > 16
-    Bytes payload;
+    Bytes payload{};
     bool operator==(const ExecMcast&) const = default;
 };
 

@@ -41,6 +41,8 @@ Result<std::uint32_t, DecodeError> decode_req_u32(ByteView message, std::int32_t
 }
 
 Bytes encode_res_u32(std::int32_t msg_id, CsError error, std::uint32_t v, PadFill fill) {
+    if (error != CsError::ok)
+        return detail::error_response(msg_id, error, res_u32_size, fill);
     Out o(fill);
     o.response_header(msg_id, error);
     o.u32(v);

@@ -6,7 +6,8 @@
 // notifications follow their counts directly (@44, @52, @60), and each notification's size
 // counts 4 bytes past its arrays (its sizeof ends in padding).
 //
-// A response whose error is not CS_OK is decoded to its error only (MODEL_GETTYPE still
+// A response whose error is not CS_OK is written as its header and padding and decoded to its
+// error only (MODEL_GETTYPE still
 // carries the quorum type then; libquorum does not read it).
 #pragma once
 
@@ -104,7 +105,7 @@ struct ResNotification {
     CsError error = CsError::ok;
     std::int32_t quorate = 0;
     std::uint64_t ring_seq = 0;
-    std::vector<std::uint32_t> view_list;  // at most view_list_max
+    std::vector<std::uint32_t> view_list{};  // at most view_list_max
     bool operator==(const ResNotification&) const = default;
 };
 // V1_QUORUM_NOTIFICATION (6), 56 + 4n: quorate i32 @24; ring_id @32; view_list_entries u32
@@ -112,8 +113,8 @@ struct ResNotification {
 struct ResV1QuorumNotification {
     CsError error = CsError::ok;
     std::int32_t quorate = 0;
-    MarRingId ring_id;
-    std::vector<std::uint32_t> view_list;  // at most view_list_max
+    MarRingId ring_id{};
+    std::vector<std::uint32_t> view_list{};  // at most view_list_max
     bool operator==(const ResV1QuorumNotification&) const = default;
 };
 // V1_NODELIST_NOTIFICATION (7), 64 + 4(m + j + l): ring_id @24; member_list_entries u32 @40;
@@ -121,10 +122,10 @@ struct ResV1QuorumNotification {
 // @60; 4 bytes padding.
 struct ResV1NodelistNotification {
     CsError error = CsError::ok;
-    MarRingId ring_id;
-    std::vector<std::uint32_t> members;  // each at most view_list_max
-    std::vector<std::uint32_t> joined;
-    std::vector<std::uint32_t> left;
+    MarRingId ring_id{};
+    std::vector<std::uint32_t> members{};  // each at most view_list_max
+    std::vector<std::uint32_t> joined{};
+    std::vector<std::uint32_t> left{};
     bool operator==(const ResV1NodelistNotification&) const = default;
 };
 

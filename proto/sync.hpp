@@ -24,7 +24,7 @@ inline constexpr std::size_t service_list_max = 128;
 
 // struct req_exec_barrier_message: Hdr16; ring_id @16 (12, packed); 4 bytes padding.
 struct Barrier {
-    MembRingId ring_id;
+    MembRingId ring_id{};
     bool operator==(const Barrier&) const = default;
 };
 
@@ -32,8 +32,8 @@ struct Barrier {
 // service_list i32[128] @40 (the ids of the sender's services with sync callbacks, ascending;
 // unused entries are padding).
 struct ServiceBuild {
-    MembRingId ring_id;
-    std::vector<std::int32_t> service_list;  // at most service_list_max
+    MembRingId ring_id{};
+    std::vector<std::int32_t> service_list{};  // at most service_list_max
     bool operator==(const ServiceBuild&) const = default;
 };
 

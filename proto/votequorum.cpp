@@ -225,6 +225,8 @@ Result<ResStatus, DecodeError> decode_res_status(ByteView message) {
 }
 
 Bytes encode(const ResGetInfo& m, PadFill fill) {
+    if (m.error != CsError::ok)
+        return detail::error_response(id(ResId::getinfo), m.error, res_getinfo_size, fill);
     Out o(fill);
     o.response_header(id(ResId::getinfo), m.error);
     o.u32(m.nodeid);

@@ -9,7 +9,8 @@
 // `packed` after an 8-aligned header (QDEVICE_REG's name at 20). Names are C strings in
 // char[255].
 //
-// A response whose error is not CS_OK is decoded to its error only (GETINFO for an unknown node
+// A response whose error is not CS_OK is written as its header and padding and decoded to its
+// error only (GETINFO for an unknown node
 // is otherwise uninitialised stack: captured).
 #pragma once
 
@@ -127,29 +128,29 @@ struct ReqTrackStop {  // 4, 16
 };
 // QDEVICE_REGISTER (5) and QDEVICE_UNREGISTER (6), 272: name char[255] @16.
 struct ReqQdeviceRegister {
-    std::string name;
+    std::string name{};
     bool operator==(const ReqQdeviceRegister&) const = default;
 };
 struct ReqQdeviceUnregister {
-    std::string name;
+    std::string name{};
     bool operator==(const ReqQdeviceUnregister&) const = default;
 };
 // QDEVICE_UPDATE (7), 528: oldname char[255] @16; newname char[255] @271.
 struct ReqQdeviceUpdate {
-    std::string oldname;
-    std::string newname;
+    std::string oldname{};
+    std::string newname{};
     bool operator==(const ReqQdeviceUpdate&) const = default;
 };
 // QDEVICE_POLL (8), 296: name @16; cast_vote i32 @272; ring_id @280 (nodeid @280, seq @288).
 struct ReqQdevicePoll {
-    std::string name;
+    std::string name{};
     std::int32_t cast_vote = 0;
-    MarRingId ring_id;
+    MarRingId ring_id{};
     bool operator==(const ReqQdevicePoll&) const = default;
 };
 // QDEVICE_MASTER_WINS (9), 280: name @16; allow u32 @272.
 struct ReqQdeviceMasterWins {
-    std::string name;
+    std::string name{};
     std::uint32_t allow = 0;
     bool operator==(const ReqQdeviceMasterWins&) const = default;
 };
@@ -175,7 +176,7 @@ struct ResGetInfo {
     std::uint32_t quorum = 0;
     std::uint32_t flags = 0;
     std::uint32_t qdevice_votes = 0;
-    std::string qdevice_name;
+    std::string qdevice_name{};
     bool operator==(const ResGetInfo&) const = default;
 };
 
@@ -192,7 +193,7 @@ struct ResQuorumNotification {
     CsError error = CsError::ok;
     std::uint32_t quorate = 0;
     std::uint64_t context = 0;
-    std::vector<Node> nodes;  // at most quorum_node_list_max
+    std::vector<Node> nodes{};  // at most quorum_node_list_max
     bool operator==(const ResQuorumNotification&) const = default;
 };
 // EXPECTEDVOTES_NOTIFICATION (4), 40: context u64 @24; expected_votes u32 @32.
@@ -207,8 +208,8 @@ struct ResExpectedVotesNotification {
 struct ResNodelistNotification {
     CsError error = CsError::ok;
     std::uint64_t context = 0;
-    MarRingId ring_id;
-    std::vector<std::uint32_t> nodes;  // at most nodelist_max
+    MarRingId ring_id{};
+    std::vector<std::uint32_t> nodes{};  // at most nodelist_max
     bool operator==(const ResNodelistNotification&) const = default;
 };
 
@@ -235,13 +236,13 @@ struct ExecReconfigure {
 // qdevice_name char[255] @20; 5 bytes tail.
 struct ExecQdeviceReg {
     std::uint32_t operation = 0;
-    std::string qdevice_name;
+    std::string qdevice_name{};
     bool operator==(const ExecQdeviceReg&) const = default;
 };
 // QDEVICE_RECONFIGURE (fn 3), 528, packed: oldname char[255] @16; newname char[255] @271.
 struct ExecQdeviceReconfigure {
-    std::string oldname;
-    std::string newname;
+    std::string oldname{};
+    std::string newname{};
     bool operator==(const ExecQdeviceReconfigure&) const = default;
 };
 
