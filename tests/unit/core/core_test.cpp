@@ -30,13 +30,16 @@ class Echo final : public services::Service {
         return true;
     }
     void lib_exit(services::ConnId c) override { gone.push_back(c); }
-    // Request 0 with a body "key\0value" sets that string key (as a cmap client would).
+    // Request 0 with a body "key\0value" sets that string key (as a cmap client would); the key
+    // "clear_stats" with "u8:<groups>" clears those stats groups (as cmap's stats.clear.* do).
     void lib_request(services::ConnId conn, std::int32_t id, ByteView req) override {
         if (id == 0 && req.size() > 16) {
             const std::string body(req.begin() + 16, req.end());
             const auto nul = body.find('\0');
             const std::string key = body.substr(0, nul), value = body.substr(nul + 1);
-            if (value.starts_with("u8:"))
+            if (key == "clear_stats")
+                api_.clear_stats(static_cast<std::uint8_t>(std::stoul(value.substr(3))));
+            else if (value.starts_with("u8:"))
                 api_.keys().set(key, services::Value::u8(
                                          static_cast<std::uint8_t>(std::stoul(value.substr(3)))));
             else if (value.starts_with("u32:"))
@@ -295,6 +298,38 @@ TEST_CASE("core: runtime.force_gather and runtime.blackbox.dump_flight_data trig
     CHECK(std::count_if(r.log(1).actions.begin(), r.log(1).actions.end(), [](const auto& a) {
               return std::holds_alternative<services::DumpBlackboxAction>(a);
           }) == 1);
+}
+
+TEST_CASE("core: stats.clear.knet zeroes the srp counters too, as totemsrp_stats_clear does") {
+    EchoRing e(1);
+    CoreRing& r = e.ring;
+    r.start_all();
+    REQUIRE(r.run_until_synced({1}));
+    REQUIRE(r.input(1, [&](core::NodeCore& n) { return n.ipc_connected(r.now(), client(3)); }));
+    auto clear = [&](std::uint8_t groups) {
+        return set_key(r, 1, 3, "clear_stats", "u8:" + std::to_string(groups));
+    };
+    auto gathers = [&] { return r.node(1).stack().srp().stats().gather_entered; };
+    auto transport_clears = [&] {
+        return std::count_if(r.log(1).actions.begin(), r.log(1).actions.end(), [](const auto& a) {
+            return std::holds_alternative<services::ClearStatsAction>(a) &&
+                   (std::get<services::ClearStatsAction>(a).groups & services::kStatsClearKnet);
+        });
+    };
+    REQUIRE(gathers() > 0);
+    REQUIRE(clear(services::kStatsClearIpc) == 0);
+    CHECK(gathers() > 0);  // stats.clear.ipc leaves the srp counters
+    CHECK(transport_clears() == 0);
+    // stats.clear.knet: totempg_stats_clear(TOTEMPG_STATS_CLEAR_TRANSPORT) → totemsrp_stats_clear,
+    // which zeroes the srp stats whatever the flags, then the transport's (the driver's action)
+    REQUIRE(clear(services::kStatsClearKnet) == 0);
+    CHECK(gathers() == 0);
+    CHECK(transport_clears() == 1);
+    REQUIRE(set_key(r, 1, 3, "runtime.force_gather", "yes") == 0);
+    REQUIRE(gathers() == 1);
+    REQUIRE(clear(services::kStatsClearTotem) == 0);  // totem: srp only, no transport action
+    CHECK(gathers() == 0);
+    CHECK(transport_clears() == 1);
 }
 
 TEST_CASE("core: the config check refuses a node with another cluster_name, mutually") {
