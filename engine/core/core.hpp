@@ -183,6 +183,7 @@ class NodeCore final : private sync::Host, private services::Api {
     // ---- keys ----
     void init_keys();
     void publish_service_keys(const services::ServiceInfo& info);
+    void log_unload_services();
     void member_joined(NodeId n);
     void member_left(NodeId n);
     std::string ifaces_print(NodeId n) const;

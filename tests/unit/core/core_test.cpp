@@ -31,7 +31,8 @@ class Echo final : public services::Service {
     }
     void lib_exit(services::ConnId c) override { gone.push_back(c); }
     // Request 0 with a body "key\0value" sets that string key (as a cmap client would); the key
-    // "clear_stats" with "u8:<groups>" clears those stats groups (as cmap's stats.clear.* do).
+    // "clear_stats" with "u8:<groups>" clears those stats groups (as cmap's stats.clear.* do),
+    // "shutdown" shuts the node down with that reason (as cfg does).
     void lib_request(services::ConnId conn, std::int32_t id, ByteView req) override {
         if (id == 0 && req.size() > 16) {
             const std::string body(req.begin() + 16, req.end());
@@ -39,6 +40,8 @@ class Echo final : public services::Service {
             const std::string key = body.substr(0, nul), value = body.substr(nul + 1);
             if (key == "clear_stats")
                 api_.clear_stats(static_cast<std::uint8_t>(std::stoul(value.substr(3))));
+            else if (key == "shutdown")
+                api_.shutdown(value);
             else if (value.starts_with("u8:"))
                 api_.keys().set(key, services::Value::u8(
                                          static_cast<std::uint8_t>(std::stoul(value.substr(3)))));
@@ -140,8 +143,15 @@ TEST_CASE("core: a node that leaves and a node that crashes: sync completes agai
     CHECK(r.node(1).keys_view().get_string("runtime.members.3.status") ==
           std::optional<std::string>("left"));
     CHECK(r.node(1).sync_completions() >= 2);
-    // an orderly leave of node 2: the core leaves the ring and asks to exit 0
+    // an orderly leave of node 2: the core leaves the ring and asks to exit 0, after corosync's
+    // unload lines (exec/service.c), one per service in id order
     r.input(2, [&](core::NodeCore& n) { n.leave(r.now(), "Node was shut down by a signal"); });
+    CHECK(r.log(2).count("Node was shut down by a signal") == 1);
+    CHECK(r.log(2).count("Unloading all Corosync service engines.") == 1);
+    CHECK(r.log(2).count("Service engine unloaded: corosync configuration map access") == 1);
+    CHECK(r.log(2).count("Service engine unloaded: corosync configuration service") == 1);
+    CHECK(r.log(2).count("Service engine unloaded: corosync profile loading service") == 1);
+    CHECK(r.log(1).count("Service engine unloaded") == 0);
     REQUIRE(std::any_of(r.log(2).actions.begin(), r.log(2).actions.end(), [](const auto& a) {
         return std::holds_alternative<services::ExitAction>(a) &&
                std::get<services::ExitAction>(a).status == 0;
@@ -330,6 +340,29 @@ TEST_CASE("core: stats.clear.knet zeroes the srp counters too, as totemsrp_stats
     REQUIRE(clear(services::kStatsClearTotem) == 0);  // totem: srp only, no transport action
     CHECK(gathers() == 0);
     CHECK(transport_clears() == 1);
+}
+
+TEST_CASE("core: a service's shutdown logs corosync's unload lines, no MAIN line, and exits 0") {
+    EchoRing e(1);
+    CoreRing& r = e.ring;
+    r.start_all();
+    REQUIRE(r.run_until_synced({1}));
+    REQUIRE(r.input(1, [&](core::NodeCore& n) { return n.ipc_connected(r.now(), client(3)); }));
+    REQUIRE(set_key(r, 1, 3, "shutdown", "Node was shut down by sysadmin") == 0);
+    // cfg logs "Node N was shut down by sysadmin" itself; exec/service.c adds the unload lines
+    CHECK(r.log(1).count("Node was shut down by sysadmin") == 0);
+    CHECK(r.log(1).count("Unloading all Corosync service engines.") == 1);
+    std::vector<std::string> unloaded;
+    for (const auto& l : r.log(1).lines)
+        if (l.subsys == "SERV" && l.text.starts_with("Service engine unloaded: "))
+            unloaded.push_back(l.text.substr(25));
+    CHECK(unloaded == std::vector<std::string>{
+                          "corosync configuration map access", "corosync configuration service",
+                          "corosync profile loading service", "test echo service"});
+    CHECK(std::any_of(r.log(1).actions.begin(), r.log(1).actions.end(), [](const auto& a) {
+        return std::holds_alternative<services::ExitAction>(a) &&
+               std::get<services::ExitAction>(a).status == 0;
+    }));
 }
 
 TEST_CASE("core: the config check refuses a node with another cluster_name, mutually") {
