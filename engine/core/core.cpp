@@ -625,6 +625,12 @@ const ClientInfo* NodeCore::client(ConnId conn) const {
     return it == conns_.end() ? nullptr : &it->second.info;
 }
 
+void NodeCore::invalid_request(ConnId conn) {
+    auto it = conns_.find(conn);
+    if (it != conns_.end())
+        it->second.invalid_request++;
+}
+
 void NodeCore::log(LogLevel level, std::string_view subsys, std::string text) {
     emit_log(level, subsys, std::move(text));
 }

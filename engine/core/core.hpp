@@ -208,6 +208,7 @@ class NodeCore final : private sync::Host, private services::Api {
     void send_event(ConnId conn, Bytes event) override;
     void disconnect(ConnId conn) override;
     const ClientInfo* client(ConnId conn) const override;
+    void invalid_request(ConnId conn) override;
     services::KeyStore& keys() override { return keys_; }
     services::KeyStore& stats() override { return stats_; }
     void refresh_stats() override { refresh_stats_map(); }

@@ -365,6 +365,27 @@ TEST_CASE("core: a service's shutdown logs corosync's unload lines, no MAIN line
     }));
 }
 
+TEST_CASE("core: a request a service cannot decode counts as the connection's invalid_request") {
+    CoreRing r(1);
+    r.start_all();
+    REQUIRE(r.run_until_synced({1}));
+    // a cmap client (service 0) on connection 5; its stats key carries pid 4242, pointer 0x55aa0005
+    REQUIRE(r.input(1, [&](core::NodeCore& n) { return n.ipc_connected(r.now(), client(5, 0)); }));
+    const std::string key = "stats.ipcs.service0.4242.0x55aa0005.invalid_request";
+    auto invalid = [&] { return r.node(1).stats_view().get_u64(key); };
+    REQUIRE(invalid() == std::optional<std::uint64_t>(0));
+    // a GET (id 2) with 200 bytes more than struct req_lib_cmap_get (288): cmap refuses it
+    Bytes get = request(2, 288 + 200);
+    REQUIRE(r.input(1, [&](core::NodeCore& n) { return n.ipc_request(r.now(), 5, get); }) == 0);
+    REQUIRE_FALSE(r.log(1).responses.empty());
+    CHECK(error_of(r.log(1).responses.back().message) == 7);  // CS_ERR_INVALID_PARAM
+    CHECK(invalid() == std::optional<std::uint64_t>(1));
+    // an unknown id is refused by the core itself (ipc_glue.c), and counted the same
+    REQUIRE(r.input(1, [&](core::NodeCore& n) { return n.ipc_request(r.now(), 5, request(99)); }) ==
+            -EINVAL);
+    CHECK(invalid() == std::optional<std::uint64_t>(2));
+}
+
 TEST_CASE("core: the config check refuses a node with another cluster_name, mutually") {
     CoreRing r(0);
     r.add(1, ring_config(3));
