@@ -123,6 +123,7 @@ void Cfg::remove_from_shutdown(ConnId conn) {
 void Cfg::respond_error(ConnId conn, std::int32_t id) {
     // A request the codec refused: the reply of its kind with CS_ERR_INVALID_PARAM.
     decode_errors_++;
+    api_.invalid_request(conn);
     const CsError e = CsError::err_invalid_param;
     switch (static_cast<pc::ReqId>(id)) {
         case pc::ReqId::ringstatusget: {

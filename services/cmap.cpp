@@ -50,6 +50,7 @@ void Cmap::reply_invalid(ConnId conn, std::int32_t id) {
     // A request the codec refused: the reply of that request's kind with INVALID_PARAM
     // (corosync would read garbage instead). GET's error reply is its 40-byte form.
     decode_errors_++;
+    api_.invalid_request(conn);
     switch (static_cast<pc::ReqId>(id)) {
         case pc::ReqId::set:
             return api_.respond(conn, pc::encode(pc::ResSet{CsError::err_invalid_param}));

@@ -107,6 +107,10 @@ class Api {
     virtual void send_event(ConnId conn, Bytes event) = 0;
     virtual void disconnect(ConnId conn) = 0;
     virtual const ClientInfo* client(ConnId conn) const = 0;
+    // The request being handled was malformed (the service answered CS_ERR_INVALID_PARAM):
+    // counted in that connection's stats.ipcs.*.invalid_request, beside the requests the core
+    // itself refuses as corosync's ipc_glue.c does.
+    virtual void invalid_request(ConnId conn) = 0;
 
     // ---- keys ----
     virtual KeyStore& keys() = 0;   // corosync's icmap

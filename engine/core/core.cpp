@@ -224,10 +224,22 @@ void NodeCore::leave(Instant now, std::string reason) {
             return;
         if (!reason.empty())
             emit_log(LogLevel::notice, "MAIN", reason);
+        log_unload_services();
         leaving_ = true;
         stack_.leave(now);
         outbox_.push_back(services::ExitAction{0, reason});
     });
+}
+
+// exec/service.c service_exit_schedwrk_handler: the lines corosync logs when it unloads its
+// services on the way out (SIGTERM, cfg shutdown). corosync goes by priority, then id; every
+// service built here has corosync's priority 1 (votequorum, with 2, would come first).
+void NodeCore::log_unload_services() {
+    emit_log(LogLevel::notice, "SERV", "Unloading all Corosync service engines.");
+    for (const auto& s : services_)
+        if (s)
+            emit_log(LogLevel::notice, "SERV",
+                     "Service engine unloaded: " + std::string(s->info().engine_name));
 }
 
 // ---- configuration changes (exec/main.c confchg_fn) ---------------------------------------
@@ -617,6 +629,12 @@ const ClientInfo* NodeCore::client(ConnId conn) const {
     return it == conns_.end() ? nullptr : &it->second.info;
 }
 
+void NodeCore::invalid_request(ConnId conn) {
+    auto it = conns_.find(conn);
+    if (it != conns_.end())
+        it->second.invalid_request++;
+}
+
 void NodeCore::log(LogLevel level, std::string_view subsys, std::string text) {
     emit_log(level, subsys, std::move(text));
 }
@@ -634,10 +652,12 @@ void NodeCore::request(services::Action action) {
     std::visit([this](auto& a) { outbox_.push_back(std::move(a)); }, action);
 }
 
+// cfg's shutdown (exec/cfg.c → api->shutdown_request): cfg logged its own line ("Node N was
+// shut down by sysadmin"); corosync adds none of MAIN's, only the unload lines.
 void NodeCore::shutdown(std::string reason) {
     if (leaving_)
         return;
-    emit_log(LogLevel::notice, "MAIN", reason);
+    log_unload_services();
     leaving_ = true;
     stack_.leave(now_);
     outbox_.push_back(services::ExitAction{0, reason});

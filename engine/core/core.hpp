@@ -183,6 +183,7 @@ class NodeCore final : private sync::Host, private services::Api {
     // ---- keys ----
     void init_keys();
     void publish_service_keys(const services::ServiceInfo& info);
+    void log_unload_services();
     void member_joined(NodeId n);
     void member_left(NodeId n);
     std::string ifaces_print(NodeId n) const;
@@ -207,6 +208,7 @@ class NodeCore final : private sync::Host, private services::Api {
     void send_event(ConnId conn, Bytes event) override;
     void disconnect(ConnId conn) override;
     const ClientInfo* client(ConnId conn) const override;
+    void invalid_request(ConnId conn) override;
     services::KeyStore& keys() override { return keys_; }
     services::KeyStore& stats() override { return stats_; }
     void refresh_stats() override { refresh_stats_map(); }

@@ -65,8 +65,10 @@ void NodeCore::core_key_changed(const services::Notification& n) {
 }
 
 // exec/stats.c stats_map_set → totempg_stats_clear, cs_ipcs_clear_stats, the schedmiss list.
+// totemsrp_stats_clear zeroes the srp counters whatever the flags, so stats.clear.knet
+// (TOTEMPG_STATS_CLEAR_TRANSPORT) clears stats.srp.* as well as the transport's.
 void NodeCore::clear_stats(std::uint8_t groups) {
-    if (groups & services::kStatsClearTotem)
+    if (groups & (services::kStatsClearTotem | services::kStatsClearKnet))
         stack_.clear_stats();
     if (groups & services::kStatsClearIpc) {
         for (auto& [id, c] : conns_)

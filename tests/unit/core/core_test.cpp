@@ -30,13 +30,19 @@ class Echo final : public services::Service {
         return true;
     }
     void lib_exit(services::ConnId c) override { gone.push_back(c); }
-    // Request 0 with a body "key\0value" sets that string key (as a cmap client would).
+    // Request 0 with a body "key\0value" sets that string key (as a cmap client would); the key
+    // "clear_stats" with "u8:<groups>" clears those stats groups (as cmap's stats.clear.* do),
+    // "shutdown" shuts the node down with that reason (as cfg does).
     void lib_request(services::ConnId conn, std::int32_t id, ByteView req) override {
         if (id == 0 && req.size() > 16) {
             const std::string body(req.begin() + 16, req.end());
             const auto nul = body.find('\0');
             const std::string key = body.substr(0, nul), value = body.substr(nul + 1);
-            if (value.starts_with("u8:"))
+            if (key == "clear_stats")
+                api_.clear_stats(static_cast<std::uint8_t>(std::stoul(value.substr(3))));
+            else if (key == "shutdown")
+                api_.shutdown(value);
+            else if (value.starts_with("u8:"))
                 api_.keys().set(key, services::Value::u8(
                                          static_cast<std::uint8_t>(std::stoul(value.substr(3)))));
             else if (value.starts_with("u32:"))
@@ -137,8 +143,15 @@ TEST_CASE("core: a node that leaves and a node that crashes: sync completes agai
     CHECK(r.node(1).keys_view().get_string("runtime.members.3.status") ==
           std::optional<std::string>("left"));
     CHECK(r.node(1).sync_completions() >= 2);
-    // an orderly leave of node 2: the core leaves the ring and asks to exit 0
+    // an orderly leave of node 2: the core leaves the ring and asks to exit 0, after corosync's
+    // unload lines (exec/service.c), one per service in id order
     r.input(2, [&](core::NodeCore& n) { n.leave(r.now(), "Node was shut down by a signal"); });
+    CHECK(r.log(2).count("Node was shut down by a signal") == 1);
+    CHECK(r.log(2).count("Unloading all Corosync service engines.") == 1);
+    CHECK(r.log(2).count("Service engine unloaded: corosync configuration map access") == 1);
+    CHECK(r.log(2).count("Service engine unloaded: corosync configuration service") == 1);
+    CHECK(r.log(2).count("Service engine unloaded: corosync profile loading service") == 1);
+    CHECK(r.log(1).count("Service engine unloaded") == 0);
     REQUIRE(std::any_of(r.log(2).actions.begin(), r.log(2).actions.end(), [](const auto& a) {
         return std::holds_alternative<services::ExitAction>(a) &&
                std::get<services::ExitAction>(a).status == 0;
@@ -295,6 +308,82 @@ TEST_CASE("core: runtime.force_gather and runtime.blackbox.dump_flight_data trig
     CHECK(std::count_if(r.log(1).actions.begin(), r.log(1).actions.end(), [](const auto& a) {
               return std::holds_alternative<services::DumpBlackboxAction>(a);
           }) == 1);
+}
+
+TEST_CASE("core: stats.clear.knet zeroes the srp counters too, as totemsrp_stats_clear does") {
+    EchoRing e(1);
+    CoreRing& r = e.ring;
+    r.start_all();
+    REQUIRE(r.run_until_synced({1}));
+    REQUIRE(r.input(1, [&](core::NodeCore& n) { return n.ipc_connected(r.now(), client(3)); }));
+    auto clear = [&](std::uint8_t groups) {
+        return set_key(r, 1, 3, "clear_stats", "u8:" + std::to_string(groups));
+    };
+    auto gathers = [&] { return r.node(1).stack().srp().stats().gather_entered; };
+    auto transport_clears = [&] {
+        return std::count_if(r.log(1).actions.begin(), r.log(1).actions.end(), [](const auto& a) {
+            return std::holds_alternative<services::ClearStatsAction>(a) &&
+                   (std::get<services::ClearStatsAction>(a).groups & services::kStatsClearKnet);
+        });
+    };
+    REQUIRE(gathers() > 0);
+    REQUIRE(clear(services::kStatsClearIpc) == 0);
+    CHECK(gathers() > 0);  // stats.clear.ipc leaves the srp counters
+    CHECK(transport_clears() == 0);
+    // stats.clear.knet: totempg_stats_clear(TOTEMPG_STATS_CLEAR_TRANSPORT) → totemsrp_stats_clear,
+    // which zeroes the srp stats whatever the flags, then the transport's (the driver's action)
+    REQUIRE(clear(services::kStatsClearKnet) == 0);
+    CHECK(gathers() == 0);
+    CHECK(transport_clears() == 1);
+    REQUIRE(set_key(r, 1, 3, "runtime.force_gather", "yes") == 0);
+    REQUIRE(gathers() == 1);
+    REQUIRE(clear(services::kStatsClearTotem) == 0);  // totem: srp only, no transport action
+    CHECK(gathers() == 0);
+    CHECK(transport_clears() == 1);
+}
+
+TEST_CASE("core: a service's shutdown logs corosync's unload lines, no MAIN line, and exits 0") {
+    EchoRing e(1);
+    CoreRing& r = e.ring;
+    r.start_all();
+    REQUIRE(r.run_until_synced({1}));
+    REQUIRE(r.input(1, [&](core::NodeCore& n) { return n.ipc_connected(r.now(), client(3)); }));
+    REQUIRE(set_key(r, 1, 3, "shutdown", "Node was shut down by sysadmin") == 0);
+    // cfg logs "Node N was shut down by sysadmin" itself; exec/service.c adds the unload lines
+    CHECK(r.log(1).count("Node was shut down by sysadmin") == 0);
+    CHECK(r.log(1).count("Unloading all Corosync service engines.") == 1);
+    std::vector<std::string> unloaded;
+    for (const auto& l : r.log(1).lines)
+        if (l.subsys == "SERV" && l.text.starts_with("Service engine unloaded: "))
+            unloaded.push_back(l.text.substr(25));
+    CHECK(unloaded == std::vector<std::string>{
+                          "corosync configuration map access", "corosync configuration service",
+                          "corosync profile loading service", "test echo service"});
+    CHECK(std::any_of(r.log(1).actions.begin(), r.log(1).actions.end(), [](const auto& a) {
+        return std::holds_alternative<services::ExitAction>(a) &&
+               std::get<services::ExitAction>(a).status == 0;
+    }));
+}
+
+TEST_CASE("core: a request a service cannot decode counts as the connection's invalid_request") {
+    CoreRing r(1);
+    r.start_all();
+    REQUIRE(r.run_until_synced({1}));
+    // a cmap client (service 0) on connection 5; its stats key carries pid 4242, pointer 0x55aa0005
+    REQUIRE(r.input(1, [&](core::NodeCore& n) { return n.ipc_connected(r.now(), client(5, 0)); }));
+    const std::string key = "stats.ipcs.service0.4242.0x55aa0005.invalid_request";
+    auto invalid = [&] { return r.node(1).stats_view().get_u64(key); };
+    REQUIRE(invalid() == std::optional<std::uint64_t>(0));
+    // a GET (id 2) with 200 bytes more than struct req_lib_cmap_get (288): cmap refuses it
+    Bytes get = request(2, 288 + 200);
+    REQUIRE(r.input(1, [&](core::NodeCore& n) { return n.ipc_request(r.now(), 5, get); }) == 0);
+    REQUIRE_FALSE(r.log(1).responses.empty());
+    CHECK(error_of(r.log(1).responses.back().message) == 7);  // CS_ERR_INVALID_PARAM
+    CHECK(invalid() == std::optional<std::uint64_t>(1));
+    // an unknown id is refused by the core itself (ipc_glue.c), and counted the same
+    REQUIRE(r.input(1, [&](core::NodeCore& n) { return n.ipc_request(r.now(), 5, request(99)); }) ==
+            -EINVAL);
+    CHECK(invalid() == std::optional<std::uint64_t>(2));
 }
 
 TEST_CASE("core: the config check refuses a node with another cluster_name, mutually") {
