@@ -699,8 +699,10 @@ void Cpg::notify_totem_membership(Cpd* only, const NodeList& members) {
     pc::ResTotemConfchgCallback ev;
     ev.ring_id = last_sync_ring_id_;
     ev.members.assign(members.begin(), members.end());
-    if (ev.members.size() > pc::totem_members_max)
-        ev.members.resize(pc::totem_members_max);
+    if (ev.members.size() > pc::confchg_list_max) {  // libcpg's totem_member_list[128]
+        stats_.lists_truncated++;
+        ev.members.resize(pc::confchg_list_max);
+    }
     const Bytes bytes = pc::encode(ev);
     if (only) {
         api_.send_event(only->conn, bytes);

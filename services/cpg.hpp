@@ -57,9 +57,9 @@
 // once every member has it; corosync treats every guarantee as agreed (the wire is the same).
 //
 // Bounds: iterators_max per connection (NO_MEMORY beyond, corosync's answer when it cannot
-// make one); a CONFCHG list is cut to CPG_MEMBERS_MAX (128) entries, a MEMBERSHIP list to 384
-// (counted, logged once: libcpg's arrays would overflow); this node's processes to one
-// JOINLIST message (joinlist_entries_max).
+// make one); a CONFCHG list and a TOTEM_CONFCHG member list are cut to CPG_MEMBERS_MAX (128)
+// entries, a MEMBERSHIP list to 384 (counted, logged once: libcpg's arrays would overflow);
+// this node's processes to one JOINLIST message (joinlist_entries_max).
 #pragma once
 
 #include <array>

@@ -455,6 +455,8 @@ TEST_CASE("cpg safe: CPG_TYPE_SAFE is held until every member has it; agreed is 
         CHECK(la.delivered.size() + da.delivered.size() == 1);
         CHECK(lc.delivered.size() == 1);
         CHECK(cpg_of(t.r.node(1)).stats().safe_sent == (guarantee == 3 ? 1u : 0u));
+        CHECK(t.r.node(1).stats_view().get_u64("stats.totemd.cpg.safe_sent") ==
+              std::optional<std::uint64_t>(guarantee == 3 ? 1u : 0u));
         CHECK(t.r.node(1).members() == NodeList{1, 2, 3});
     }
 }
@@ -477,4 +479,19 @@ TEST_CASE("cpg: a CONFCHG list over 128 entries is cut, counted and logged once"
     CHECK(cpg_of(r.node(1)).stats().lists_truncated >= 1);
     CHECK(r.log(1).count("is cut to 128") == 1);
     CHECK(cl[0]->membership("big").size() == 130);  // MEMBERSHIP holds 384
+}
+
+TEST_CASE("cpg: the service's counters and the IPC overflow disconnects are in the stats map") {
+    CoreRing r(1);
+    r.start_all();
+    REQUIRE(r.run_until_synced({1}));
+    core::IpcSnapshot s;
+    s.overflow_disconnects = 3;  // what engine/ipc counted (GlobalStats::overflow_disconnects)
+    r.node(1).update_ipc(s);
+    const auto& st = r.node(1).stats_view();
+    CHECK(st.get_u64("stats.totemd.ipc.overflow_disconnects") == std::optional<std::uint64_t>(3));
+    for (const char* k :
+         {"malformed_requests", "malformed_exec", "mcast_refused", "mcast_queue_full",
+          "unknown_node", "lists_truncated", "leave_retries", "safe_sent", "processes"})
+        CHECK(st.get_u64(std::string("stats.totemd.cpg.") + k) == std::optional<std::uint64_t>(0));
 }
