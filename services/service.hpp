@@ -17,6 +17,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <variant>
 #include <vector>
 
@@ -183,6 +184,10 @@ class Service {
     // ---- timers: the service's next deadline, and its expiry.
     virtual std::optional<Instant> next_deadline() const { return std::nullopt; }
     virtual void on_timer(Instant /*now*/) {}
+
+    // ---- totemd's own counters of this service, (name, value) pairs the core publishes in
+    // the stats map as stats.totemd.<short_name>.<name> whenever it refreshes the map.
+    virtual void stats_keys(std::vector<std::pair<std::string, std::uint64_t>>&) const {}
 
     // Aborts (TOTEM_ASSERT) when an internal invariant does not hold.
     virtual void check_invariants() const {}

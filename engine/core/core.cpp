@@ -17,6 +17,9 @@ constexpr std::int32_t cs_err_invalid_param = 7;
 constexpr std::uint16_t cpg_service = 2;
 constexpr std::int32_t cpg_mcast_request = 2;  // corosync: the one asynchronous request
 constexpr std::uint16_t votequorum_service = 5;
+// The largest application message totempg takes (its payload limit): as long as the IPC rate
+// limit is not OFF_2 the Totem queue has room for one (docs/protocol/deviations.md).
+constexpr std::size_t largest_app_message = std::size_t{1} << 20;
 
 std::string node_list(const NodeList& l) {
     std::string s;
@@ -531,8 +534,11 @@ void NodeCore::ipc_closed(Instant now, ConnId conn) {
 
 void NodeCore::update_flow_control() {
     // totempg's check_q_level with its hysteresis, then cs_ipcs_check_for_flow_control.
+    // Beyond corosync: also CRITICAL while the queue has no room for the largest message. An
+    // admitted CPG MCAST that finds no room is dropped without an answer (libcpg reads none), and
+    // at 74 % a 4 MiB queue has less than 1 MiB left; the client sees TRY_AGAIN instead.
     const std::uint32_t used = stack_.queue_percent_used();
-    if (used >= 75)
+    if (used >= 75 || !stack_.room_for(largest_app_message))
         q_level_ = QLevel::critical;
     else if (used < 30)
         q_level_ = QLevel::low;

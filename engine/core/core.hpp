@@ -89,6 +89,9 @@ struct IpcConnStats {
 struct IpcSnapshot {
     std::vector<IpcConnStats> conns;
     std::uint64_t closed = 0;  // connections closed since start (or stats.clear.ipc)
+    // Clients cut off because their event out-queue reached its cap (engine/ipc, beyond
+    // corosync): stats.totemd.ipc.overflow_disconnects.
+    std::uint64_t overflow_disconnects = 0;
 };
 
 struct CoreOptions {

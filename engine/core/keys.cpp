@@ -185,6 +185,17 @@ void NodeCore::refresh_stats_map() {
     w.u64(t + "sync.dropped_old_ring", ss.old_ring_dropped);
     w.u64(t + "sync.dropped_malformed", ss.malformed);
     w.u64(t + "sync.dropped_other_endian", ss.other_endian);
+    w.u64(t + "ipc.overflow_disconnects", ipc_.overflow_disconnects);
+    std::vector<std::pair<std::string, std::uint64_t>> own;
+    for (const auto& svc : services_) {
+        if (!svc)
+            continue;
+        own.clear();
+        svc->stats_keys(own);
+        const std::string base = t + std::string(svc->info().short_name) + ".";
+        for (const auto& [name, value] : own)
+            w.u64(base + name, value);
+    }
 
     // IPC (exec/stats.c: cs_ipcs_conn_stats, ipcs global)
     w.u64("stats.ipcs.global.active", conns_.size());

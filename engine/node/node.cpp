@@ -179,7 +179,9 @@ void Node::snapshot() {
         cs.sent = st->sent;
         i.conns.push_back(cs);
     }
-    i.closed = ipc_.global_stats().closed;
+    const ipc::GlobalStats g = ipc_.global_stats();
+    i.closed = g.closed;
+    i.overflow_disconnects = g.overflow_disconnects;
     core_.update_ipc(i);
     last_snapshot_ = std::chrono::steady_clock::now();
 }

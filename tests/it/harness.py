@@ -548,12 +548,13 @@ class Cluster:
             self.pids.add(node.pid)
             self.log(f"started node {i} ({node.kind}) pid {node.pid}")
 
-    def spawn(self, i: int, argv: Sequence[str], stdout=None) -> subprocess.Popen:
+    def spawn(self, i: int, argv: Sequence[str], stdout=None, stdin=None) -> subprocess.Popen:
         """Starts `argv` in node i's network namespace (for "external" nodes: a probe, a test
-        client). The harness stops it by pid at cleanup; wait for it with the returned Popen."""
+        client). The harness stops it by pid at cleanup; wait for it with the returned Popen.
+        stdin=subprocess.PIPE gives a client the test drives line by line."""
         node = self.nodes[i]
         proc = subprocess.Popen(["ip", "netns", "exec", node.ns] + list(argv),
-                                stdin=subprocess.DEVNULL,
+                                stdin=stdin if stdin is not None else subprocess.DEVNULL,
                                 stdout=stdout if stdout is not None else subprocess.PIPE,
                                 stderr=subprocess.STDOUT, text=True, start_new_session=True)
         self.pids.add(proc.pid)

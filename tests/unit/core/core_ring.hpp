@@ -106,6 +106,10 @@ class CoreRing {
     }
     // Drops what `rule(from, to)` says.
     void set_rule(std::function<bool(NodeId, NodeId)> rule) { rule_ = std::move(rule); }
+    // Drops what `rule(from, to, datagram)` says (a rule on the packet's bytes: its type).
+    void set_packet_rule(std::function<bool(NodeId, NodeId, ByteView)> rule) {
+        packet_rule_ = std::move(rule);
+    }
 
     void run_for(Duration d, const std::function<bool()>& done = {}, int max_steps = 400000) {
         const Instant until = now_ + d;
@@ -206,6 +210,8 @@ class CoreRing {
     void send(NodeId from, NodeId to, const Bytes& b) {
         if (rule_ && rule_(from, to))
             return;
+        if (packet_rule_ && packet_rule_(from, to, b))
+            return;
         net_.push_back(Packet{from, to, b});
     }
 
@@ -213,6 +219,7 @@ class CoreRing {
     std::map<NodeId, NodeLog> logs_;
     std::deque<Packet> net_;
     std::function<bool(NodeId, NodeId)> rule_;
+    std::function<bool(NodeId, NodeId, ByteView)> packet_rule_;
     Instant now_{};
 };
 
