@@ -194,6 +194,8 @@ def allow_downscale(s: Script) -> None:
     with harness.Cluster(4, kind=s.kind, quorum_opts={"allow_downscale": 1}) as c:
         settle(c, [1, 2, 3, 4])
         s.mark_logs(c)
+        cb = probe(c, 1)
+        time.sleep(0.5)
         s.views(c, [1], "4 nodes", SHORT_VIEWS)
         t = c.terminate(4)
         settle(c, [1, 2, 3], since=t)
@@ -205,13 +207,17 @@ def allow_downscale(s: Script) -> None:
         settle(c, [1], since=t)
         s.views(c, [1], "node 2 stopped")
         s.quorum_lines(c, "end")
+        probe_lines(s, "n1", cb.stop())
 
 
 def runtime_votes(s: Script) -> None:
     """Expected votes and per-node votes changed at run time: -e N, -v N, -v N -n ID."""
-    with harness.Cluster(3, kind=s.kind) as c:
+    with harness.Cluster(3, kind=s.kind, links=2) as c:
         settle(c, [1, 2, 3])
         s.mark_logs(c)
+        cb = probe(c, 2)
+        time.sleep(0.5)
+        s.views(c, [1], "two links", [["-l", "-a"], ["-l", "-a", "-i"]])
         steps = [(1, ["-e", "5"]), (2, ["-e", "2"]), (2, ["-e", "9"]), (1, ["-v", "3", "-n", "2"]),
                  (3, ["-v", "0", "-n", "2"]), (3, ["-v", "1", "-n", "9"]), (2, ["-v", "2"]),
                  (1, ["-e", "4"]), (1, ["-e", "0"]), (1, ["-v", "-1"])]
@@ -224,19 +230,52 @@ def runtime_votes(s: Script) -> None:
         settle(c, [1, 2], since=t)
         s.views(c, [1], "node 3 killed", SHORT_VIEWS)
         s.quorum_lines(c, "end")
+        probe_lines(s, "n2", cb.stop())
+
+
+class Watcher:
+    """A long-running client in node i's namespaces (corosync-quorumtool -m, the probe): its
+    output once stopped."""
+
+    def __init__(self, c: harness.Cluster, i: int, argv: list):
+        self.c = c
+        node = c.nodes[i]
+        self.proc = subprocess.Popen(["nsenter", "-t", str(node.pid), "-n", "-m", "--"] + argv,
+                                     stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                     stderr=subprocess.STDOUT, text=True,
+                                     start_new_session=True)
+        c.pids.add(self.proc.pid)
+
+    def stop(self) -> str:
+        harness.stop_pid(self.proc.pid, term_timeout=2)
+        self.c.pids.discard(self.proc.pid)
+        return self.proc.stdout.read() if self.proc.stdout else ""
+
+
+def probe(c: harness.Cluster, i: int) -> Watcher:
+    return Watcher(c, i, [PROBE[0]])
+
+
+def probe_lines(s: Script, label: str, out: str) -> None:
+    """The probe's callbacks, each library's in its own order."""
+    lines = out.splitlines()
+    check(any(x.startswith("q  quorum") for x in lines) and
+          any(x.startswith("vq quorum") for x in lines),
+          f"{label}: the probe saw no quorum callbacks: {out[-500:]!r}")
+    for lib in ("q ", "vq"):
+        s.add(f"{label}: libquorum V1 / libvotequorum callbacks ({lib.strip()})",
+              "\n".join(x for x in lines if x.startswith(lib)) + "\n")
 
 
 def minority(s: Script) -> None:
-    """A partition that leaves a minority, and its heal; corosync-quorumtool -m watches."""
+    """A partition that leaves a minority, and its heal; corosync-quorumtool -m and a
+    libquorum V1 / libvotequorum client watch on nodes 1 and 3."""
     with harness.Cluster(3, kind=s.kind) as c:
         settle(c, [1, 2, 3])
         s.mark_logs(c)
-        node = c.nodes[1]
-        mon = subprocess.Popen(["nsenter", "-t", str(node.pid), "-n", "-m", "--", "stdbuf", "-oL",
-                                QUORUMTOOL, "-m"], stdin=subprocess.DEVNULL,
-                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                               start_new_session=True)
-        c.pids.add(mon.pid)
+        mon = Watcher(c, 1, ["stdbuf", "-oL", QUORUMTOOL, "-m"])
+        cb = probe(c, 1)
+        cb3 = probe(c, 3)
         time.sleep(1)
         t = c.partition([[1, 2], [3]])
         settle(c, [1, 2], since=t)
@@ -248,10 +287,9 @@ def minority(s: Script) -> None:
         s.views(c, [3], "healed", SHORT_VIEWS)
         s.quorum_lines(c, "healed")
         time.sleep(1)
-        harness.stop_pid(mon.pid, term_timeout=2)
-        c.pids.discard(mon.pid)
-        out = mon.stdout.read() if mon.stdout else ""
-        s.add("n1: corosync-quorumtool -m (partition, heal)", mask(out))
+        s.add("n1: corosync-quorumtool -m (partition, heal)", mask(mon.stop()))
+        probe_lines(s, "n1 (partition, heal)", cb.stop())
+        probe_lines(s, "n3 (partition, heal)", cb3.stop())
 
 
 # ------------------------------------------------------------------------------------------------
@@ -467,5 +505,19 @@ CASES = {
     "mixed": case_mixed,
 }
 
+# totem-quorum-probe (tests/it/quorum_probe.cpp): --probe PATH, else beside totemd.
+PROBE = [""]
+
 if __name__ == "__main__":
-    sys.exit(harness.run_cases(CASES, sys.argv[1:]))
+    args = sys.argv[1:]
+    if "--probe" in args:
+        k = args.index("--probe")
+        PROBE[0] = args[k + 1]
+        del args[k:k + 2]
+    else:
+        t = harness.find_totemd(None)
+        PROBE[0] = os.path.join(os.path.dirname(t), "totem-quorum-probe") if t else ""
+    if not os.access(PROBE[0], os.X_OK):
+        print(f"totem-quorum-probe not found ({PROBE[0]!r}): pass --probe PATH")
+        sys.exit(2)
+    sys.exit(harness.run_cases(CASES, args))
