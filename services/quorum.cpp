@@ -1,7 +1,6 @@
 #include "services/quorum.hpp"
 
 #include <algorithm>
-#include <cstdio>
 
 #include "common/assert.hpp"
 #include "proto/quorum.hpp"
