@@ -1109,6 +1109,15 @@ Result<Derived, Diag> derive_config(CmapBuild build, const std::string& file, co
                                std::to_string(i) + " is used by two nodes");
 
     read_quorum(c, cfg.quorum);
+    // vsf_quorum's provider switch: a started corosync exits on any other name ("Invalid quorum
+    // provider"); corosync_ykd, the legacy YKD provider, is one totemd does not have.
+    if (!cfg.quorum.provider.empty() && cfg.quorum.provider != "corosync_votequorum")
+        return Err{
+            c.err(c.line_of("quorum.provider", "quorum"),
+                  cfg.quorum.provider == "corosync_ykd"
+                      ? std::string("quorum provider corosync_ykd is not supported by "
+                                    "totemd (use corosync_votequorum)")
+                      : "Quorum provider: " + cfg.quorum.provider + " failed to initialize.")};
     if (cfg.quorum.provider == "corosync_votequorum")
         if (auto e = check_votequorum(c, cfg))
             return Err{*e};

@@ -29,6 +29,7 @@
 #include "engine/totem/srp.hpp"
 #include "engine/totem/types.hpp"
 #include "services/keystore.hpp"
+#include "services/quorum_provider.hpp"
 
 namespace totem::services {
 
@@ -73,8 +74,14 @@ struct DumpBlackboxAction {};  // write the flight recorder (runtime.blackbox.du
 struct ClearStatsAction {      // stats.clear.knet / .ipc: the transport's and libqb's counters
     std::uint8_t groups = 0;   // kStatsClear* bits
 };
+// votequorum's expected_votes_tracking barrier: store it in <state_dir>/ev_tracking (4 bytes,
+// host order, synced), as corosync's update_ev_tracking_barrier does. Read back at start-up
+// by the driver (services::VotequorumOptions).
+struct PersistEvTrackingAction {
+    std::uint32_t barrier = 0;
+};
 using Action = std::variant<ExitAction, ReloadConfigAction, ReopenLogsAction, DumpBlackboxAction,
-                            ClearStatsAction>;
+                            ClearStatsAction, PersistEvTrackingAction>;
 
 class Api {
   public:
@@ -127,6 +134,11 @@ class Api {
     virtual void request(Action action) = 0;
     // Orderly shutdown of this node (cfg SHUTDOWN): leave the ring, then exit 0.
     virtual void shutdown(std::string reason) = 0;
+
+    // ---- quorum ----
+    // The quorum service registers the quorate flag the core reads for IPC admission and flow
+    // control (corosync's api->quorum_initialize). Without one the node counts as quorate.
+    virtual void quorum_initialize(const QuorumState& quorum) = 0;
 };
 
 // What a service is, for the registry and the cmap keys corosync publishes about it.
@@ -141,6 +153,11 @@ struct ServiceInfo {
     // id); another name for a totemd-only service outside corosync's id space (the config
     // check), whose messages all go to exec() with fn 0.
     std::string_view group = "a";
+    // Unload order at shutdown: higher first, then by id (corosync's .priority).
+    std::uint8_t priority = 1;
+    // Serve IPC while this node is inquorate (CS_LIB_ALLOW_INQUORATE: all five IPC services);
+    // otherwise requests get CS_ERR_TRY_AGAIN and the server's rate is RATE_OFF then.
+    bool allow_inquorate = true;
 };
 
 class Service {
@@ -175,6 +192,10 @@ class Service {
     // ---- a key of the key store or the stats map changed, for a tracker of this service's
     // (every service sees every notification; each acts on the TrackIds it added).
     virtual void key_changed(const Notification&) {}
+
+    // ---- this node leaves (SIGTERM, cfg shutdown): corosync's exec_exit_fn, called in unload
+    // order before the node leaves the ring. What it multicasts is sent before the leave.
+    virtual void exec_exit() {}
 
     // ---- the daemon's configuration was reloaded (after cfg RELOAD_CONFIG).
     virtual void config_reloaded() {}

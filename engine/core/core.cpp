@@ -58,8 +58,9 @@ NodeCore::NodeCore(conf::Config config, CoreOptions options)
     for (const auto& [key, why] : keys_.load(config_.keys))
         emit_log(LogLevel::warning, "MAIN",
                  "Cannot store configuration key " + key + ": " + services::error_text(why));
-    for (auto& s : services::make_services(*this, config_, options_.pload))
-        register_service(std::move(s));
+    services::make_services(
+        *this, config_, services::ServiceOptions{options_.pload, options_.votequorum},
+        [this](std::unique_ptr<services::Service> s) { register_service(std::move(s)); });
     init_keys();
 }
 
@@ -70,13 +71,10 @@ services::Service& NodeCore::add_service(const ServiceFactory& make) {
     std::unique_ptr<services::Service> s = make(*this);
     services::Service& ref = *s;
     register_service(std::move(s));
-    // Its keys, as for the built-in ones (init_keys ran in the constructor).
-    const services::ServiceInfo info = ref.info();
-    if (info.group == "a")
-        publish_service_keys(info);
     return ref;
 }
 
+// corosync_service_link_and_init after the service's init: its keys and "loaded" line.
 void NodeCore::register_service(std::unique_ptr<services::Service> s) {
     const services::ServiceInfo info = s->info();
     if (!info.group.empty() && info.group != "a") {
@@ -89,6 +87,8 @@ void NodeCore::register_service(std::unique_ptr<services::Service> s) {
     if (sync::Participant* p = s->sync())
         sync_.add_service(info.id, std::string(info.engine_name), p);
     services_[info.id] = std::move(s);
+    load_order_.push_back(info.id);
+    publish_service_keys(info);
 }
 
 services::Service* NodeCore::service(std::uint16_t id) const {
@@ -117,8 +117,14 @@ void NodeCore::run() {
             held_.pop_front();
         } else {
             e = stack_.next_effect();
-            if (!e)
+            if (!e) {
+                // The services' last messages are on the wire (or the wait ran out): leave.
+                if (draining_ && (stack_.send_idle() || now_ >= drain_deadline_)) {
+                    finish_leave();
+                    continue;
+                }
                 break;
+            }
         }
         // While the configuration is re-read, deliveries wait (corosync reloads inside the
         // delivery of RELOAD_CONFIG): what comes after it is handled under the new config.
@@ -207,6 +213,8 @@ std::optional<Instant> NodeCore::next_deadline() const {
     if (leaving_)
         return std::nullopt;
     std::optional<Instant> best = stack_.next_deadline();
+    if (draining_ && (!best || drain_deadline_ < *best))
+        best = drain_deadline_;
     auto consider = [&best](std::optional<Instant> d) {
         if (d && (!best || *d < *best))
             best = d;
@@ -223,26 +231,42 @@ std::optional<Instant> NodeCore::next_deadline() const {
 
 void NodeCore::leave(Instant now, std::string reason) {
     input(now, [&] {
-        if (leaving_)
-            return;
-        if (!reason.empty())
+        if (!reason.empty() && !leaving_ && !draining_)
             emit_log(LogLevel::notice, "MAIN", reason);
-        log_unload_services();
-        leaving_ = true;
-        stack_.leave(now);
-        outbox_.push_back(services::ExitAction{0, reason});
+        begin_leave(std::move(reason));
     });
 }
 
-// exec/service.c service_exit_schedwrk_handler: the lines corosync logs when it unloads its
-// services on the way out (SIGTERM, cfg shutdown). corosync goes by priority, then id; every
-// service built here has corosync's priority 1 (votequorum, with 2, would come first).
-void NodeCore::log_unload_services() {
+// corosync_service_unlink_all: every service's exec_exit, highest priority first (then by id),
+// each followed by its "unloaded" line; what they multicast goes out before the Totem leave
+// (bounded by the token timeout).
+void NodeCore::begin_leave(std::string reason) {
+    if (leaving_ || draining_)
+        return;
+    exit_reason_ = std::move(reason);
     emit_log(LogLevel::notice, "SERV", "Unloading all Corosync service engines.");
-    for (const auto& s : services_)
+    std::vector<services::Service*> order;
+    for (auto& s : services_)
         if (s)
-            emit_log(LogLevel::notice, "SERV",
-                     "Service engine unloaded: " + std::string(s->info().engine_name));
+            order.push_back(s.get());
+    std::stable_sort(order.begin(), order.end(), [](services::Service* a, services::Service* b) {
+        return a->info().priority > b->info().priority;
+    });
+    for (services::Service* s : order) {
+        s->exec_exit();
+        emit_log(LogLevel::notice, "SERV",
+                 "Service engine unloaded: " + std::string(s->info().engine_name));
+    }
+    draining_ = true;
+    drain_deadline_ = now_ + Duration::ms(config_.totem.effective_token_ms);
+}
+
+void NodeCore::finish_leave() {
+    TOTEM_ASSERT(draining_);
+    draining_ = false;
+    leaving_ = true;
+    stack_.leave(now_);
+    outbox_.push_back(services::ExitAction{0, exit_reason_});
 }
 
 // ---- configuration changes (exec/main.c confchg_fn) ---------------------------------------
@@ -485,6 +509,8 @@ int NodeCore::ipc_request(Instant now, ConnId conn, ByteView request) {
             request.size() + 1 >= stack_.message_size_limit() || id < 0 ||
             id >= static_cast<std::int32_t>(info.lib_count)) {
             send_ok = -EINVAL;
+        } else if (!quorate() && !info.allow_inquorate) {
+            send_ok = -EHOSTUNREACH;
         } else if (s->flow_control(id) == services::FlowControl::required) {
             if (!stack_.room_for(request.size() + 1))
                 send_ok = -ENOBUFS;
@@ -506,8 +532,9 @@ int NodeCore::ipc_request(Instant now, ConnId conn, ByteView request) {
                 emit_log(LogLevel::warning, "MAIN",
                          "*** cs_ipcs_msg_process() (" + std::to_string(info.id) + ":" +
                              std::to_string(id) + " - 1) " +
-                             (send_ok == -ENOBUFS ? "No buffer space available"
-                                                  : "Operation now in progress") +
+                             (send_ok == -ENOBUFS        ? "No buffer space available"
+                              : send_ok == -EHOSTUNREACH ? "No route to host"
+                                                         : "Operation now in progress") +
                              "!");
             else
                 outbox_.push_back(IpcResponse{conn, bare_response(cs_err_try_again)});
@@ -550,7 +577,9 @@ void NodeCore::update_flow_control() {
         if (!services_[id] || services_[id]->info().lib_count == 0)
             continue;
         RateLimit limit = RateLimit::normal;
-        if (q_level_ == QLevel::critical || (sync_in_process_ && id != votequorum_service))
+        if (!quorate() && !services_[id]->info().allow_inquorate)
+            limit = RateLimit::off;
+        else if (q_level_ == QLevel::critical || (sync_in_process_ && id != votequorum_service))
             limit = RateLimit::off_2;
         else if (q_level_ == QLevel::low)
             limit = RateLimit::fast;
@@ -661,12 +690,14 @@ void NodeCore::request(services::Action action) {
 // cfg's shutdown (exec/cfg.c → api->shutdown_request): cfg logged its own line ("Node N was
 // shut down by sysadmin"); corosync adds none of MAIN's, only the unload lines.
 void NodeCore::shutdown(std::string reason) {
-    if (leaving_)
+    if (leaving_ || draining_)
         return;
-    log_unload_services();
-    leaving_ = true;
-    stack_.leave(now_);
-    outbox_.push_back(services::ExitAction{0, reason});
+    begin_leave(std::move(reason));
+}
+
+void NodeCore::quorum_initialize(const services::QuorumState& quorum) {
+    TOTEM_ASSERT(quorum_ == nullptr);  // corosync_quorum_initialize: one quorum engine
+    quorum_ = &quorum;
 }
 
 const services::KeyStore& NodeCore::stats_view() {

@@ -38,6 +38,7 @@
 #include "services/keystore.hpp"
 #include "services/pload.hpp"
 #include "services/service.hpp"
+#include "services/votequorum.hpp"
 
 namespace totem::core {
 
@@ -69,10 +70,11 @@ struct IpcRateLimit {
 };
 // The first synchronisation completed: IPC is open (sd_notify READY=1 under a service manager).
 struct ReadyEffect {};
-using Effect = std::variant<SendEffect, PersistRingSeqEffect, LogLine, IpcResponse, IpcEvent,
-                            IpcDisconnect, IpcRateLimit, ReadyEffect, services::ExitAction,
-                            services::ReloadConfigAction, services::ReopenLogsAction,
-                            services::DumpBlackboxAction, services::ClearStatsAction>;
+using Effect =
+    std::variant<SendEffect, PersistRingSeqEffect, LogLine, IpcResponse, IpcEvent, IpcDisconnect,
+                 IpcRateLimit, ReadyEffect, services::ExitAction, services::ReloadConfigAction,
+                 services::ReopenLogsAction, services::DumpBlackboxAction,
+                 services::ClearStatsAction, services::PersistEvTrackingAction>;
 
 // ---- inputs -----------------------------------------------------------------------------
 // What libqb and the driver know of the IPC connections, taken by the driver (engine/ipc),
@@ -99,6 +101,7 @@ struct CoreOptions {
     std::uint64_t seed = 0;             // Srp's Prng
     std::optional<SrpConfig> srp;       // the Totem timers; default: conf::to_srp_config()
     services::PloadOptions pload;
+    services::VotequorumOptions votequorum;  // <state_dir>/ev_tracking as read at start-up
 };
 
 class NodeCore final : private sync::Host, private services::Api {
@@ -119,7 +122,9 @@ class NodeCore final : private sync::Host, private services::Api {
     void on_timer(Instant now);                      // next_deadline() was reached
     // The driver's pause detector fired; `epoch_ms`: wall-clock ms then (stats.schedmiss).
     void on_pause(Instant now, Duration gap, std::uint64_t epoch_ms = 0);
-    void leave(Instant now, std::string reason = {});  // SIGTERM: leave the ring, then Exit(0)
+    // SIGTERM: unload the services (their exec_exit), send what they queued, leave the ring,
+    // then Exit(0).
+    void leave(Instant now, std::string reason = {});
     std::optional<Instant> next_deadline() const;
 
     // ---- snapshots the driver takes ----
@@ -158,6 +163,12 @@ class NodeCore final : private sync::Host, private services::Api {
     const RingId& ring_id() const override { return ring_id_; }
     const NodeList& members() const override { return members_; }
     services::Service* service(std::uint16_t id) const;
+    // Service ids in the order they were loaded (corosync's link order).
+    const std::vector<std::uint16_t>& load_order() const { return load_order_; }
+    // The quorum service's flag (corosync_quorum_is_quorate); true without a quorum service.
+    bool quorate() const { return !quorum_ || quorum_->quorate(); }
+    // Unloaded, waiting for the services' last messages to be sent before the Totem leave.
+    bool draining() const { return draining_; }
     std::uint64_t sync_completions() const { return sync_completions_; }
     void check_invariants() const;
 
@@ -182,11 +193,12 @@ class NodeCore final : private sync::Host, private services::Api {
     void apply_reload(Result<conf::Config, std::string> reloaded);
     void update_flow_control();
     void emit_log(LogLevel level, std::string_view subsys, std::string text);
+    void begin_leave(std::string reason);
+    void finish_leave();
 
     // ---- keys ----
     void init_keys();
     void publish_service_keys(const services::ServiceInfo& info);
-    void log_unload_services();
     void member_joined(NodeId n);
     void member_left(NodeId n);
     std::string ifaces_print(NodeId n) const;
@@ -220,6 +232,7 @@ class NodeCore final : private sync::Host, private services::Api {
     void log(LogLevel level, std::string_view subsys, std::string text) override;
     void request(services::Action action) override;
     void shutdown(std::string reason) override;
+    void quorum_initialize(const services::QuorumState& quorum) override;
 
     conf::Config config_;
     CoreOptions options_;
@@ -235,8 +248,13 @@ class NodeCore final : private sync::Host, private services::Api {
     TransportSnapshot transport_;
     IpcSnapshot ipc_;
 
+    std::vector<std::uint16_t> load_order_;  // ids of the services of group "a", as linked
+    const services::QuorumState* quorum_ = nullptr;
     bool started_ = false;
     bool leaving_ = false;
+    bool draining_ = false;  // services unloaded, their last messages not sent yet
+    Instant drain_deadline_{};
+    std::string exit_reason_;
     bool sync_in_process_ = true;  // corosync: 1 until the first sync completes
     bool ipc_allowed_ = false;
     std::uint64_t sync_completions_ = 0;

@@ -11,9 +11,7 @@ namespace totem::core {
 using services::Value;
 
 void NodeCore::init_keys() {
-    for (std::size_t id = 0; id < services_.size(); ++id)
-        if (const services::Service* s = services_[id].get())
-            publish_service_keys(s->info());
+    // (each service's keys were published when it was linked: register_service)
     // exec/main.c corosync_fplay_control_init and corosync_force_gather_init.
     constexpr std::int32_t all =
         services::kTrackAdd | services::kTrackDelete | services::kTrackModify;

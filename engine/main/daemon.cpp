@@ -308,6 +308,22 @@ int run_daemon(const conf::Config& config, const DaemonOptions& options,
     if (!stored)
         return fail(stored.error());
 
+    // votequorum's expected_votes_tracking barrier (allow_downscale implies it), read before
+    // the services start, as corosync's votequorum init reads it.
+    std::uint32_t ev_tracking_barrier = 0;
+    if (config.quorum.provider == "corosync_votequorum" &&
+        (config.quorum.expected_votes_tracking || config.quorum.allow_downscale)) {
+        auto ev = node::load_ev_tracking(state_dir);
+        if (!ev) {
+            Logger::log(
+                LogLevel::error, "SERV",
+                "Service engine 'corosync_quorum' failed to load for reason '" + ev.error() + "'");
+            Logger::close();
+            return 20;  // COROSYNC_DONE_SERVICE_ENGINE_INIT
+        }
+        ev_tracking_barrier = *ev;
+    }
+
     auto tc = transport_config(config);
     if (!tc)
         return fail(tc.error());
@@ -340,6 +356,7 @@ int run_daemon(const conf::Config& config, const DaemonOptions& options,
     node::NodeOptions no;
     no.state_dir = state_dir;
     no.stored_ring_seq = *stored;
+    no.stored_ev_tracking_barrier = ev_tracking_barrier;
     no.config_path = options.config_path;
     no.load = load;
     no.ipc_type = key_string(config, "system.qb_ipc_type", "native");

@@ -66,6 +66,7 @@ ipc::RateLimit to_ipc(core::RateLimit r) {
 core::CoreOptions core_options(const NodeOptions& o, NodeId nodeid) {
     core::CoreOptions c;
     c.stored_ring_seq = o.stored_ring_seq;
+    c.votequorum.stored_ev_tracking_barrier = o.stored_ev_tracking_barrier;
     c.seed = nodeid;
     c.pload = o.pload;
     return c;
@@ -95,6 +96,28 @@ Result<std::uint64_t, std::string> load_ring_seq(const std::string& state_dir, N
     if (n != static_cast<ssize_t>(sizeof seq))
         return Err{"Couldn't read " + path + ": short file"};
     return seq;
+}
+
+Result<std::uint32_t, std::string> load_ev_tracking(const std::string& state_dir) {
+    const std::string path = state_dir + "/ev_tracking";
+    int fd = ::open(path.c_str(), O_RDWR);
+    if (fd >= 0) {
+        std::uint32_t v = 0;
+        const ssize_t n = ::read(fd, &v, sizeof v);
+        ::close(fd);
+        if (n == static_cast<ssize_t>(sizeof v))
+            return v;
+    }
+    fd = ::open(path.c_str(), O_CREAT | O_RDWR, 0700);
+    if (fd < 0) {
+        Logger::log(LogLevel::warning, "VOTEQ", "Unable to create " + path + " file");
+        return Err{std::string("Unable to load ev_tracking file!")};
+    }
+    const std::uint32_t zero = 0;
+    if (::write(fd, &zero, sizeof zero) != static_cast<ssize_t>(sizeof zero))
+        Logger::log(LogLevel::warning, "VOTEQ", "Unable to write to " + path);
+    ::close(fd);
+    return std::uint32_t{0};
 }
 
 Node::Node(boost::asio::io_context& io, const conf::Config& config,
@@ -127,7 +150,7 @@ Instant Node::now() const {
 }
 
 std::string Node::listen() {
-    for (std::uint16_t id = 0; id < sync::Sync::services_max; ++id) {
+    for (std::uint16_t id : core_.load_order()) {  // corosync initialises IPC as it links
         const services::Service* s = core_.service(id);
         if (!s || s->info().lib_count == 0)
             continue;
@@ -228,6 +251,8 @@ void Node::apply() {
                     });
                 } else if constexpr (std::is_same_v<T, services::DumpBlackboxAction>) {
                     Logger::dump_blackbox(options_.state_dir + "/fdata");
+                } else if constexpr (std::is_same_v<T, services::PersistEvTrackingAction>) {
+                    persist_ev_tracking(e.barrier);
                 } else if constexpr (std::is_same_v<T, services::ClearStatsAction>) {
                     if (e.groups & services::kStatsClearIpc)
                         ipc_.clear_stats();
@@ -300,6 +325,19 @@ void Node::persist_ring_seq(std::uint64_t seq) {
     if (!ok)
         Logger::log(LogLevel::error, "MAIN",
                     "Couldn't store the ring id in " + path + ": " + std::strerror(errno));
+}
+
+// update_ev_tracking_barrier's write (corosync 3.1.7 closes the file after loading it, so its
+// writes fail with "Unable to update ..."; totemd stores the barrier: docs/protocol/deviations.md).
+void Node::persist_ev_tracking(std::uint32_t barrier) {
+    const std::string path = options_.state_dir + "/ev_tracking";
+    const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT, 0700);
+    bool ok = fd >= 0 && ::pwrite(fd, &barrier, sizeof barrier, 0) == sizeof barrier;
+    if (fd >= 0)
+        ok = (::fdatasync(fd) == 0) && ok, ::close(fd);
+    if (!ok)
+        Logger::log(LogLevel::warning, "VOTEQ",
+                    "Unable to update ev_tracking_barrier on disk data!!!");
 }
 
 void Node::reload_config() {

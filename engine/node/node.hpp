@@ -4,6 +4,7 @@
 //
 //   transport datagrams  → NodeCore::on_packet      SendEffect        → Transport::send
 //   one timer at the core's next deadline → on_timer PersistRingSeq   → <state>/ringid_<id>
+//                                                    PersistEvTracking → <state>/ev_tracking
 //   the pause detector   → on_pause                 LogLine           → Logger (libqb)
 //   libqb IPC (engine/ipc) → ipc_accept/connected/request/closed; Ipc* → ipc::Server
 //   Exit / Reload / ReopenLogs / DumpBlackbox / Ready → what only the daemon can do
@@ -29,12 +30,13 @@
 namespace totem::node {
 
 struct NodeOptions {
-    std::string state_dir = "/var/lib/corosync";  // ringid_<nodeid>, fdata
-    std::uint64_t stored_ring_seq = 0;            // from load_ring_seq()
-    services::PloadOptions pload;                 // the built-in load generator (TOTEMD_PLOAD)
-    std::string config_path;                      // re-read on cfg RELOAD_CONFIG
-    conf::LoadOptions load;                       // how it was read the first time
-    std::string ipc_type = "native";              // system.qb_ipc_type
+    std::string state_dir = "/var/lib/corosync";   // ringid_<nodeid>, fdata
+    std::uint64_t stored_ring_seq = 0;             // from load_ring_seq()
+    std::uint32_t stored_ev_tracking_barrier = 0;  // from load_ev_tracking() (votequorum)
+    services::PloadOptions pload;                  // the built-in load generator (TOTEMD_PLOAD)
+    std::string config_path;                       // re-read on cfg RELOAD_CONFIG
+    conf::LoadOptions load;                        // how it was read the first time
+    std::string ipc_type = "native";               // system.qb_ipc_type
     // The transport's settings for a (reloaded) configuration: the daemon's conversion.
     std::function<Result<TransportConfig, std::string>(const conf::Config&)> transport_config;
 };
@@ -66,6 +68,7 @@ class Node final : private ipc::Handler {
     void arm_timer();
     void schedule_pause_check();
     void persist_ring_seq(std::uint64_t seq);
+    void persist_ev_tracking(std::uint32_t barrier);
     void snapshot();
     void snapshot_if_due();
     void reload_config();
@@ -97,5 +100,10 @@ class Node final : private ipc::Handler {
 // Reads <state_dir>/ringid_<nodeid> (8 bytes, host order), creating it with 0 if missing, as
 // corosync does. Returns the stored seq, or an error text.
 Result<std::uint64_t, std::string> load_ring_seq(const std::string& state_dir, NodeId nodeid);
+
+// votequorum's expected_votes_tracking barrier, <state_dir>/ev_tracking (4 bytes, host order),
+// as corosync's load_ev_tracking_barrier reads it: a missing or short file is (re)written with
+// 0. The error is corosync's, when the file cannot be created.
+Result<std::uint32_t, std::string> load_ev_tracking(const std::string& state_dir);
 
 }  // namespace totem::node

@@ -59,6 +59,8 @@ class TotemStack : private PacketSink, private TokenSource {
     std::size_t message_size_limit() const {
         return (srp_.send_queue_max() - 1) * pg_.slot_bytes();
     }
+    // Nothing of ours waits to be sent: no packet queued in Srp, nothing in the packing buffer.
+    bool send_idle() const { return srp_.pending_packets() == 0 && pg_.pending_msgs() == 0; }
     // Percent of the send queue in use (totempg's q_level_precent_used).
     std::uint32_t queue_percent_used() const {
         return static_cast<std::uint32_t>(100 -

@@ -328,7 +328,8 @@ class Cluster:
                  keep: Optional[bool] = None, crypto_model: Optional[str] = None,
                  env: Optional[dict] = None, node_env: Optional[dict] = None,
                  interface_extra: Optional[dict] = None, verbose: bool = False,
-                 node_extra_nodes: Optional[dict] = None):
+                 node_extra_nodes: Optional[dict] = None,
+                 quorum_opts: Optional[dict] = None, node_votes: Optional[dict] = None):
         if n < 1 or n > 64:
             raise ValueError("1..64 nodes")
         if links not in (1, 2):
@@ -359,6 +360,11 @@ class Cluster:
         # such nodes would have; nobody holds them), for a nodelist that differs; or
         # {node: {nodeid: address}} to put such an entry at a given (another node's) address.
         self.node_extra_nodes = dict(node_extra_nodes or {})
+        # {key: value} added to the quorum section (a dict value is a subsection, e.g.
+        # {"device": {"model": "net", "net": {"host": ...}}}); "two_node" here replaces the
+        # default (1 for two nodes). {node: votes} → quorum_votes in that node's entry.
+        self.quorum_opts = dict(quorum_opts or {})
+        self.node_votes = dict(node_votes or {})
         self.realtime = realtime
         self.env = dict(env or {})
         self.node_env = dict(node_env or {})
@@ -495,12 +501,24 @@ class Cluster:
                 out.append(f"        ring{link}_addr: {extra_addr.get(i) or self.addr(i, link)}")
             out.append(f"        name: n{i}")
             out.append(f"        nodeid: {i}")
+            if i in self.node_votes:
+                out.append(f"        quorum_votes: {self.node_votes[i]}")
             out.append("    }")
         out.append("}")
         if self.quorum:
             out += ["quorum {", "    provider: corosync_votequorum"]
-            if self.n == 2:
+            if self.n == 2 and "two_node" not in self.quorum_opts:
                 out.append("    two_node: 1")
+
+            def section(d: dict, indent: str) -> None:
+                for k, v in d.items():
+                    if isinstance(v, dict):
+                        out.append(f"{indent}{k} {{")
+                        section(v, indent + "    ")
+                        out.append(f"{indent}}}")
+                    else:
+                        out.append(f"{indent}{k}: {v}")
+            section(self.quorum_opts, "    ")
             out.append("}")
         out += ["logging {",
                 "    to_logfile: yes",

@@ -54,6 +54,7 @@ struct NodeLog {
     std::vector<services::Action> actions;
     int ready = 0;
     std::optional<std::uint64_t> persisted_seq;
+    std::vector<Bytes> datagrams;  // what this node sent, when CoreRing::record_datagrams
     std::size_t count(const std::string& needle) const {
         return static_cast<std::size_t>(std::count_if(
             lines.begin(), lines.end(),
@@ -179,6 +180,8 @@ class CoreRing {
                 [&](auto& v) {
                     using T = std::decay_t<decltype(v)>;
                     if constexpr (std::is_same_v<T, SendEffect>) {
+                        if (record_datagrams)
+                            l.datagrams.push_back(v.datagram);
                         if (v.target == 0) {
                             for (auto& [to, n] : nodes_)
                                 send(id, to, v.datagram);
@@ -215,6 +218,10 @@ class CoreRing {
         net_.push_back(Packet{from, to, b});
     }
 
+  public:
+    bool record_datagrams = false;  // keep every datagram in NodeLog::datagrams
+
+  private:
     std::map<NodeId, std::unique_ptr<core::NodeCore>> nodes_;
     std::map<NodeId, NodeLog> logs_;
     std::deque<Packet> net_;

@@ -358,6 +358,8 @@ TEST_CASE("core: a service's shutdown logs corosync's unload lines, no MAIN line
             unloaded.push_back(l.text.substr(25));
     CHECK(unloaded == std::vector<std::string>{
                           "corosync configuration map access", "corosync configuration service",
+                          "corosync cluster closed process group service v1.01",
+                          "corosync cluster quorum service v0.1",
                           "corosync profile loading service", "test echo service"});
     CHECK(std::any_of(r.log(1).actions.begin(), r.log(1).actions.end(), [](const auto& a) {
         return std::holds_alternative<services::ExitAction>(a) &&

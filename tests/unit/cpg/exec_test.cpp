@@ -44,6 +44,7 @@ class FakeApi final : public Api {
     void respond(ConnId c, Bytes r) override { responses.emplace_back(c, std::move(r)); }
     void send_event(ConnId c, Bytes e) override { events.emplace_back(c, std::move(e)); }
     void disconnect(ConnId) override {}
+    void invalid_request(ConnId) override {}
     const ClientInfo* client(ConnId) const override { return nullptr; }
     KeyStore& keys() override { return keys_; }
     KeyStore& stats() override { return stats_; }
@@ -53,6 +54,7 @@ class FakeApi final : public Api {
     void log(LogLevel, std::string_view, std::string text) override { lines.push_back(text); }
     void request(Action) override {}
     void shutdown(std::string) override {}
+    void quorum_initialize(const QuorumState&) override {}
 
     std::vector<std::pair<Bytes, Guarantee>> sent;
     std::vector<std::pair<ConnId, Bytes>> responses, events;
