@@ -86,6 +86,9 @@ struct DeliverEffect {
     Bytes payload;         // the totempg packet carried by the MCAST
     bool swapped = false;  // the payload is in the other byte order
     Guarantee guarantee = Guarantee::agreed;
+    // The ring the MCAST was sent in: its header's ring id (for a message recovered in
+    // RECOVERY, the old ring's, from the encapsulated header).
+    RingId ring_id;
 };
 struct ConfChgEffect {
     ConfChgType type = ConfChgType::regular;

@@ -66,7 +66,7 @@ void TotemStack::drain() {
             std::vector<GroupMessage> msgs;
             pg_.deliver(d->sender, d->payload, d->swapped, msgs);
             for (auto& m : msgs)
-                effects_.push_back(AppDeliverEffect{std::move(m)});
+                effects_.push_back(AppDeliverEffect{std::move(m), d->guarantee, d->ring_id});
             continue;
         }
         if (auto* c = std::get_if<ConfChgEffect>(&e)) {

@@ -445,4 +445,37 @@ TEST_CASE(
     CHECK(texts(r.trace(1)) == all);
     CHECK(texts(r.trace(2)) == all);
     CHECK(texts(r.trace(3)) == all);
+    // Each delivery carries its packet's guarantee and the ring it was sent in.
+    for (NodeId n : {1, 2, 3}) {
+        const auto& d = r.trace(n).delivered;
+        REQUIRE(d.size() == 3);
+        CHECK(d[0].guarantee == Guarantee::agreed);
+        CHECK(d[1].guarantee == Guarantee::safe);
+        CHECK(d[2].guarantee == Guarantee::agreed);
+        for (const auto& x : d)
+            CHECK(x.ring_id == r.node(1).ring_id());
+    }
+}
+
+TEST_CASE("a message recovered in RECOVERY is delivered with the ring it was sent in") {
+    MiniRing r({1, 2, 3});
+    r.start_all();
+    REQUIRE(r.run_until_ring({1, 2, 3}));
+    const RingId old_ring = r.node(1).ring_id();
+    // node 3 gets no MCAST; node 1 sends one message and crashes once node 2 has it
+    const int cut = r.add_rule([](NodeId, NodeId to, const Bytes& b) {
+        return to == 3 && is_type(b, wire::MessageType::mcast);
+    });
+    REQUIRE(r.submit(1, "from-the-old-ring"));
+    r.run_for(Duration::ms(5), [&] { return !r.trace(2).delivered.empty(); });
+    REQUIRE(texts(r.trace(2)) == std::vector<std::string>{"from-the-old-ring"});
+    REQUIRE(r.trace(3).delivered.empty());
+    r.crash(1);
+    r.remove_rule(cut);
+    REQUIRE(r.run_until_ring({2, 3}));
+    CHECK(!(r.node(3).ring_id() == old_ring));
+    // node 2 re-sent it encapsulated in the new ring's RECOVERY; node 3 reports the old ring
+    REQUIRE(texts(r.trace(3)) == std::vector<std::string>{"from-the-old-ring"});
+    CHECK(r.trace(3).delivered[0].ring_id == old_ring);
+    CHECK(r.count_log(2, "Originated 1 messages in RECOVERY.") == 1);
 }
