@@ -878,7 +878,14 @@ void Srp::handle_commit_token(Instant now, ByteView datagram) {
                 recovery_enter(now, ct);
             break;
         case MembState::recovery:
-            if (my_id_ == my_ring_id_.rep && !originated_orf_token_) {
+            // Only the commit token of the second rotation starts the ring: the last member's
+            // retransmission of the first (token_seq one below what I sent on) may arrive while
+            // my second-rotation token to the next member was lost; originating the ORF token
+            // then would replace that token in my retransmit buffer, and the next member, still
+            // in COMMIT waiting for it, would never get it (a local choice,
+            // docs/protocol/deviations.md).
+            if (my_id_ == my_ring_id_.rep && !originated_orf_token_ &&
+                !seq_lt(ct.token_seq, second_rotation_token_seq_)) {
                 originated_orf_token_ = true;
                 log(LogLevel::debug, "Sending initial ORF token");
                 orf_token_send_initial(now);
@@ -899,6 +906,7 @@ void Srp::recovery_enter(Instant now, wire::CommitToken& ct) {
     std::uint32_t low_ring_aru = old_ring_state_high_seq_received_;
 
     commit_token_send(now, ct);  // second rotation
+    second_rotation_token_seq_ = ct.token_seq;
     my_token_seq_ = seqno_start_token - 1;
 
     // Transitional membership: members of my old ring that come from my old ring.

@@ -314,6 +314,7 @@ class Srp {
     bool my_token_held_ = false;
     bool orf_token_discard_ = false;
     bool originated_orf_token_ = false;
+    std::uint32_t second_rotation_token_seq_ = 0;  // of the commit token recovery_enter sent
     bool waiting_trans_ack_ = true;
     std::uint32_t last_released_ = 0;
     std::uint32_t old_ring_state_aru_ = 0;

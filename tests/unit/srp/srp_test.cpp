@@ -479,3 +479,38 @@ TEST_CASE("a message recovered in RECOVERY is delivered with the ring it was sen
     CHECK(r.trace(3).delivered[0].ring_id == old_ring);
     CHECK(r.count_log(2, "Originated 1 messages in RECOVERY.") == 1);
 }
+
+TEST_CASE(
+    "the representative starts the ring only on the second rotation's commit token, not on a "
+    "late copy of the first (local choice, docs/protocol/deviations.md)") {
+    MiniRing r({1, 2, 3});
+    Bytes first_rotation_back;  // node 3's commit token to node 1 that ends the first rotation
+    bool second_dropped = false;
+    r.add_rule([&](NodeId from, NodeId to, const Bytes& b) {
+        if (!is_type(b, wire::MessageType::commit_token))
+            return false;
+        const auto ct = wire::decode_commit_token(b);
+        REQUIRE(ct);
+        if (from == 3 && to == 1 && first_rotation_back.empty())
+            first_rotation_back = b;
+        // the second rotation's first hop (memb_index stays at the member count) is lost once
+        if (from == 1 && to == 2 && ct->memb_index == 3 && !second_dropped) {
+            second_dropped = true;
+            return true;
+        }
+        return false;
+    });
+    r.start_all();
+    r.run_for(Duration::ms(500),
+              [&] { return second_dropped && r.node(1).state() == MembState::recovery; });
+    REQUIRE(second_dropped);
+    REQUIRE(r.node(1).state() == MembState::recovery);
+    // node 3's retransmission of the first rotation's last hop reaches node 1 before node 1's
+    // own retransmission of the lost token to node 2
+    r.node(1).on_packet(r.now(), first_rotation_back);
+    // node 1 re-sends the second rotation's token: the ring forms at once, not after a token
+    // timeout in COMMIT and a new gathering
+    REQUIRE(r.run_until_ring({1, 2, 3}, Duration::ms(600)));
+    for (NodeId n : {1, 2, 3})
+        CHECK(r.node(n).stats().commit_token_lost == 0);
+}
