@@ -622,9 +622,17 @@ void Srp::handle_join(Instant now, ByteView datagram) {
         stats_.rx_from_excluded++;
         return;
     }
+    const NodeId from = join.system_from;
+    // A JOIN overtaken by newer news from its sender (a delayed datagram): acting on it would
+    // re-add nodes the sender has given up and fail the receiver's peers on stale evidence.
+    if (const auto known = known_ring_seq_.find(from);
+        known != known_ring_seq_.end() && join.ring_seq < known->second) {
+        stats_.rx_join_stale++;
+        return;
+    }
+    note_ring_seq(from, join.ring_seq);
     if (join.ring_seq > token_ring_id_seq_)
         token_ring_id_seq_ = join.ring_seq;
-    const NodeId from = join.system_from;
 
     switch (memb_state_) {
         case MembState::operational: {
@@ -652,6 +660,16 @@ void Srp::handle_join(Instant now, ByteView datagram) {
                 gather_enter(now, GatherReason::commit_interrupted, from);
             }
             break;
+    }
+}
+
+void Srp::note_ring_seq(NodeId node, std::uint64_t seq) {
+    auto it = known_ring_seq_.find(node);
+    if (it == known_ring_seq_.end()) {
+        if (known_ring_seq_.size() < known_ring_seq_max)
+            known_ring_seq_.emplace(node, seq);
+    } else if (it->second < seq) {
+        it->second = seq;
     }
 }
 
@@ -717,6 +735,7 @@ void Srp::handle_merge_detect(Instant now, ByteView datagram) {
         return;
     }
     stats_.memb_merge_detect_rx++;
+    note_ring_seq(r->system_from, r->ring_id.seq);
     if (r->ring_id == my_ring_id_)
         return;
     if (contains(excluded_, r->system_from)) {
@@ -1100,6 +1119,7 @@ void Srp::handle_mcast(Instant now, ByteView datagram) {
     }
     const wire::McastHeader& h = r->h;
     stats_.mcast_rx++;
+    note_ring_seq(h.system_from, h.ring_id.seq);
     const bool encapsulated =
         h.header.encapsulated == static_cast<std::uint8_t>(wire::Encapsulation::encapsulated);
     if (encapsulated && datagram.size() < 2 * wire::mcast_header_size) {

@@ -295,6 +295,12 @@ class Srp {
     NodeList consensus_list_;
     NodeList left_voluntarily_;  // LEAVE received: logged as left, not failed
     NodeList excluded_;          // refused by the configuration check (exclude())
+    // The highest ring seq each node is known to have reached, from its JOINs, MCASTs and
+    // MERGE_DETECTs: a node's ring seq never goes back, so its JOIN with a lower one was sent
+    // before what we already know and is stale news (docs/protocol/deviations.md).
+    std::map<NodeId, std::uint64_t> known_ring_seq_;
+    static constexpr std::size_t known_ring_seq_max = 1024;  // entries; bounds untrusted input
+    void note_ring_seq(NodeId node, std::uint64_t seq);
     std::uint32_t my_aru_ = 0;
     std::uint32_t my_high_seq_received_ = 0;
     std::uint32_t my_high_delivered_ = 0;

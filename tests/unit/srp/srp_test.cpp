@@ -514,3 +514,32 @@ TEST_CASE(
     for (NodeId n : {1, 2, 3})
         CHECK(r.node(n).stats().commit_token_lost == 0);
 }
+
+TEST_CASE(
+    "a JOIN older than what its sender is known to have reached is ignored (local choice, "
+    "docs/protocol/deviations.md)") {
+    MiniRing r({1, 2});
+    auto join = [](NodeId from, std::uint64_t seq, NodeList proc, NodeList failed) {
+        wire::Join j;
+        j.header.type = wire::MessageType::join;
+        j.header.nodeid = from;
+        j.system_from = from;
+        j.ring_seq = seq;
+        j.proc_list = std::move(proc);
+        j.failed_list = std::move(failed);
+        return wire::encode(j);
+    };
+    r.start_all();
+    // a node 3 that never answers keeps both gathering until the consensus timeout
+    r.node(1).on_packet(r.now(), join(3, 1, {1, 2, 3}, {}));
+    r.run_for(Duration::ms(100));
+    REQUIRE(r.node(1).state() == MembState::gather);
+    REQUIRE(r.node(2).state() == MembState::gather);
+    // a delayed JOIN node 2 sent before its JOIN of ring seq 1, one that gave node 1 up
+    r.node(1).on_packet(r.now(), join(2, 0, {1, 2}, {1}));
+    CHECK(r.node(1).stats().rx_join_stale == 1);
+    REQUIRE(r.run_until_ring({1, 2}, Duration::ms(2000)));
+    // acting on it, node 1 would have failed node 2 and formed a ring of its own first
+    for (const auto& c : r.trace(1).confchgs)
+        CHECK(c.members != NodeList{1});
+}
