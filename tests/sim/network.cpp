@@ -33,6 +33,18 @@ bool NetworkModel::partitioned() const {
     return false;
 }
 
+bool NetworkModel::asymmetric() const {
+    for (bool b : blocked_) {
+        if (b)
+            return true;
+    }
+    for (bool d : deaf_) {
+        if (d)
+            return true;
+    }
+    return false;
+}
+
 void NetworkModel::route(Prng& prng, std::size_t from, bool broadcast, std::size_t to,
                          std::vector<Copy>& out) {
     const std::size_t n = up_.size();

@@ -53,6 +53,9 @@ class NetworkModel {
     // Back to one group, every link working, nobody deaf.
     void heal();
     bool partitioned() const;
+    std::uint32_t group(std::size_t node) const { return group_[node]; }
+    // Some link works in one direction only (block()) or some node is deaf.
+    bool asymmetric() const;
 
     LinkParams params;
     std::uint64_t dropped_loss = 0, dropped_partition = 0, dropped_down = 0, duplicated = 0;

@@ -131,6 +131,18 @@ std::string describe_datagram(ByteView d) {
     s += " " + std::to_string(d.size()) + " bytes, nodeid " + std::to_string(nodeid);
     if (type == 1)
         s += d[4] == 1 ? ", encapsulated" : "";
+    if (type == 3) {
+        if (auto j = wire::decode_join(d)) {
+            auto list = [](const NodeList& l) {
+                std::string out;
+                for (auto x : l)
+                    out += (out.empty() ? "" : ",") + std::to_string(x);
+                return "[" + out + "]";
+            };
+            s += ", ring seq " + std::to_string(j->ring_seq) + ", proc " + list(j->proc_list) +
+                 ", failed " + list(j->failed_list);
+        }
+    }
     return s;
 }
 
@@ -213,6 +225,10 @@ class Simulation {
             result_.trace.nodes.push_back(nodes_[i].id);
         }
         result_.config = c;
+        result_.trace.loss_pct = c.loss_pct;
+        result_.trace.token_us = c.srp.token.us;
+        result_.trace.consensus_us = c.srp.consensus.us;
+        result_.trace.join_us = c.srp.join.us;
     }
 
     RunResult run() {
@@ -302,11 +318,34 @@ class Simulation {
             now_us_ = entry.time_us;
             result_.stats.events++;
             std::visit([&](auto& ev) { handle(ev); }, entry.value);
+            if (std::holds_alternative<StartEvent>(entry.value) ||
+                std::holds_alternative<FaultEvent>(entry.value) ||
+                std::holds_alternative<UnpauseEvent>(entry.value) ||
+                std::holds_alternative<HealEvent>(entry.value))
+                record_topology();
         }
         result_.stats.virtual_us = now_us_;
     }
 
     Instant now() const { return Instant{now_us_}; }
+
+    // The topology as it is now, if it changed (fault phase and heal only).
+    void record_topology() {
+        if (now_us_ > heal_at_us_)
+            return;
+        TopologyRecord t;
+        t.time_us = now_us_;
+        for (std::size_t i = 0; i < nodes_.size(); ++i) {
+            t.group.push_back(net_.group(i));
+            t.up.push_back(nodes_[i].up);
+            t.paused.push_back(nodes_[i].up && nodes_[i].paused_until_us > now_us_);
+        }
+        t.asymmetric = net_.asymmetric();
+        auto& log = result_.trace.topology;
+        if (!log.empty() && log.back().same_state(t))
+            return;
+        log.push_back(std::move(t));
+    }
 
     void hash_event(std::uint8_t kind, std::uint64_t a, std::uint64_t b) {
         hash_.u64(static_cast<std::uint64_t>(now_us_));
@@ -601,6 +640,7 @@ class Simulation {
         Incarnation inc;
         inc.node = n.id;
         inc.incarnation = n.incarnation;
+        inc.start_us = now_us_;
         result_.trace.incarnations.push_back(std::move(inc));
         n.trace_index = result_.trace.incarnations.size() - 1;
         n.stack = std::make_unique<TotemStack>(c_.srp, n.id, n.persisted_seq, prng_.next());
@@ -624,6 +664,7 @@ class Simulation {
         n.timer_generation++;
         n.timer_at_us.reset();
         result_.trace.incarnations[n.trace_index].crashed = true;
+        result_.trace.incarnations[n.trace_index].end_us = now_us_;
         result_.stats.crashes++;
     }
 
@@ -657,7 +698,8 @@ class Simulation {
             drain(i);
             return;
         }
-        result_.trace.submitted.emplace(m.id, SubmitRecord{now_us_, m.size, m.flags});
+        result_.trace.submitted.emplace(
+            m.id, SubmitRecord{now_us_, m.size, m.flags, g == Guarantee::safe});
         result_.trace.incarnations[n.trace_index].submitted++;
         result_.stats.submitted++;
         result_.stats.submitted_bytes += m.size;
@@ -686,6 +728,10 @@ class Simulation {
         }
         if (!n.up)
             return;
+        auto& op = result_.trace.incarnations[n.trace_index].operational;
+        const bool operational = n.stack->srp().state() == MembState::operational;
+        if (op.empty() ? operational : op.back().second != operational)
+            op.emplace_back(now_us_, operational);
         n.stack->srp().check_invariants();
         n.stack->totempg().check_invariants();
         const auto thrown = n.stack->totempg().stats().rx_fragment_lost;
@@ -749,12 +795,16 @@ class Simulation {
         ev.kind = TraceEvent::Kind::deliver;
         ev.time_us = now_us_;
         ev.deliver.sender = e.msg.sender;
+        ev.deliver.safe = e.guarantee == Guarantee::safe;
+        ev.deliver.sent_ring = e.ring_id;
         const auto d = decode_payload(ByteView(e.msg.payload));
         ev.deliver.intact = d.has_value() && e.msg.groups.size() == 1 && e.msg.groups[0] == "a";
         if (d)
             ev.deliver.id = d->id;
         hash_event(11, i, (std::uint64_t{ev.deliver.id.origin} << 32) ^ ev.deliver.id.counter);
         hash_.u64(ev.deliver.id.incarnation);
+        hash_.u64((std::uint64_t{e.ring_id.rep} << 1) ^ (e.ring_id.seq << 32) ^
+                  (ev.deliver.safe ? 1 : 0));
         if (d && d->id.origin == n.id && d->id.incarnation == n.incarnation) {
             n.own_delivered++;
             n.own_submitted_bytes_undelivered -=
