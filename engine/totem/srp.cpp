@@ -938,6 +938,18 @@ void Srp::recovery_enter(Instant now, wire::CommitToken& ct) {
             my_trans_memb_list_.push_back(n);
     }
 
+    // Every member of the transitional configuration has what any of them delivered in the
+    // old ring (a safe message needed everyone; an agreed one comes after one): the bound up
+    // to which the old ring's safe messages are delivered in it at the change. The same for
+    // all of them: the second rotation's commit token carries everyone's high_delivered.
+    old_ring_safe_bound_ = my_high_delivered_;
+    for (std::size_t i = 0; i < ct.addr.size(); ++i) {
+        if (contains(my_trans_memb_list_, ct.addr[i]) &&
+            ct.memb_list[i].ring_id == my_old_ring_id_ &&
+            seq_lt(old_ring_safe_bound_, ct.memb_list[i].high_delivered))
+            old_ring_safe_bound_ = ct.memb_list[i].high_delivered;
+    }
+
     bool local_received_flg = true;
     for (std::size_t i = 0; i < ct.addr.size(); ++i) {
         if (contains(my_trans_memb_list_, ct.addr[i]) && ct.memb_list[i].received_flg == 0) {
@@ -1188,6 +1200,15 @@ void Srp::deliver_to_app(bool skip, std::uint32_t end_point) {
     const std::uint32_t range = end_point - my_high_delivered_;
     TOTEM_ASSERT(range < queue_window);
     const std::uint32_t base = my_high_delivered_;
+    // Safe delivery (a local mode, docs/protocol/deviations.md): in the regular configuration
+    // a safe message, and everything after it, waits until it is known that every member has
+    // it — while OPERATIONAL, until two consecutive tokens' aru cover it (safe_point_); at
+    // the configuration change, if a member of the transitional configuration delivered it
+    // (old_ring_safe_bound_). What still waits is delivered in the transitional
+    // configuration, whose members all have it after recovery.
+    const std::uint32_t safe_upto =
+        memb_state_ == MembState::operational ? safe_point_ : old_ring_safe_bound_;
+    bool gap = false;  // transitional pass: a message of the old ring is missing before here
     for (std::uint32_t i = 1; i <= range; ++i) {
         const std::uint32_t seq = base + i;
         if (!regular_q_.in_range(seq))
@@ -1195,21 +1216,20 @@ void Srp::deliver_to_app(bool skip, std::uint32_t end_point) {
         const MsgPtr* m = regular_q_.get(seq);
         if (!m && !skip)
             break;
-        my_high_delivered_ = seq;
-        if (!m)
+        if (!m) {
+            my_high_delivered_ = seq;
+            gap = true;
             continue;
-        const StoredMsg& msg = **m;
-        // Safe delivery (a local mode, docs/protocol/deviations.md): while OPERATIONAL a safe
-        // message, and everything after it, waits until the token's aru shows every member
-        // has it. At a configuration change (OPERATIONAL entry) what waited is delivered with
-        // the rest of the old ring, in order, before the configuration changes.
-        if (memb_state_ == MembState::operational &&
-            msg.h.guarantee == static_cast<std::int32_t>(Guarantee::safe) &&
-            !seq_lte(seq, safe_point_)) {
-            my_high_delivered_ = seq - 1;
-            break;
         }
-        if (skip && !contains(my_deliver_memb_list_, msg.h.system_from))
+        const StoredMsg& msg = **m;
+        if (!skip && msg.h.guarantee == static_cast<std::int32_t>(Guarantee::safe) &&
+            !seq_lte(seq, safe_upto))
+            break;
+        my_high_delivered_ = seq;
+        // After a gap only messages of the transitional configuration's members (corosync's
+        // rule: what a departed member sent after the gap may depend on what is missing);
+        // before it, every sender's: such a message waited only for safe delivery.
+        if (skip && gap && !contains(my_deliver_memb_list_, msg.h.system_from))
             continue;
         DeliverEffect d;
         d.sender = msg.h.header.nodeid;

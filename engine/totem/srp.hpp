@@ -305,6 +305,9 @@ class Srp {
     std::uint32_t my_high_seq_received_ = 0;
     std::uint32_t my_high_delivered_ = 0;
     std::uint32_t safe_point_ = 0;  // every member of this ring has every seq up to here
+    // At the configuration change: the highest old-ring seq a member of the transitional
+    // configuration delivered (safe messages up to it are delivered in the old ring).
+    std::uint32_t old_ring_safe_bound_ = 0;
     std::uint32_t my_last_aru_ = 0;
     std::uint32_t my_token_seq_ = 0xFFFFFFFFu;
     std::uint32_t my_last_seq_ = 0;

@@ -70,9 +70,10 @@ void TotemStack::drain() {
             continue;
         }
         if (auto* c = std::get_if<ConfChgEffect>(&e)) {
-            if (c->type == ConfChgType::transitional) {
-                pg_.confchg(c->left);
-            } else {
+            // A departed member's partial message is kept through the transitional
+            // configuration: the rest of it may come there (a message that waited for safe
+            // delivery). The regular change drops every partial message.
+            if (c->type == ConfChgType::regular) {
                 pg_.set_waiting_trans_ack(true);
                 // No partial message crosses a configuration change at any member; a message
                 // this node had partly sent goes out again, whole, in the new ring.

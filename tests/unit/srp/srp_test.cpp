@@ -543,3 +543,43 @@ TEST_CASE(
     for (const auto& c : r.trace(1).confchgs)
         CHECK(c.members != NodeList{1});
 }
+
+TEST_CASE(
+    "safe delivery at a configuration change: what is not known to be everywhere is delivered "
+    "in the transitional configuration, not in the old ring (EVS; deviations.md)") {
+    MiniRing r({1, 2, 3});
+    r.start_all();
+    REQUIRE(r.run_until_ring({1, 2, 3}));
+    const RingId old_ring = r.node(1).ring_id();
+    r.run_for(Duration::ms(10));
+    // node 3 misses every MCAST: nobody can know it has safe-2
+    r.add_rule([&](NodeId from, NodeId to, const Bytes& b) {
+        return to == 3 && from != 3 && is_type(b, wire::MessageType::mcast);
+    });
+    REQUIRE(r.submit(1, "agreed-1"));
+    REQUIRE(r.submit(1, "safe-2", Guarantee::safe));
+    REQUIRE(r.submit(1, "agreed-3"));
+    r.run_for(Duration::ms(200));
+    CHECK(texts(r.trace(1)) == std::vector<std::string>{"agreed-1"});
+    // node 3 is cut off for good: 1 and 2 form a ring without it
+    r.partition({{1, 2}, {3}});
+    REQUIRE(r.run_until_ring({1, 2}));
+    const std::vector<std::string> all{"agreed-1", "safe-2", "agreed-3"};
+    for (NodeId n : {1, 2}) {
+        INFO("node " << n);
+        const auto& t = r.trace(n);
+        REQUIRE(texts(t) == all);
+        // agreed-1 in the old ring; safe-2 and agreed-3 after the transitional configuration
+        const auto& cc = t.confchgs;
+        const std::size_t k = t.delivered[1].confchgs_before;
+        REQUIRE(k >= 1);
+        CHECK(t.delivered[0].confchgs_before < k);
+        CHECK(cc[k - 1].type == ConfChgType::transitional);
+        CHECK(cc[k - 1].members == NodeList{1, 2});
+        CHECK(t.delivered[2].confchgs_before == k);
+        CHECK(t.delivered[1].ring_id == old_ring);
+        CHECK(t.delivered[1].guarantee == Guarantee::safe);
+    }
+    // node 3 never had any of them
+    CHECK(r.trace(3).delivered.empty());
+}
