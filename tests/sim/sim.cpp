@@ -43,19 +43,21 @@ SrpConfig derive_srp(std::int64_t token_ms) {
 }  // namespace
 
 std::string RunConfig::describe() const {
-    char buf[512];
-    std::snprintf(buf, sizeof buf,
-                  "seed=%" PRIu64 " nodes=%u loss=%u%% dup=%u.%u%% latency=%" PRId64 "..%" PRId64
-                  "us faults=%s token=%" PRId64 "ms consensus=%" PRId64
-                  "ms window=%u max_messages=%u netmtu=%u fault_phase=%" PRId64
-                  "ms msg_gap<=%ums large=%uppm send_join=%" PRId64
-                  "ms heartbeat_failures=%u cancel_hold_on_rtr=%d deaf=%d fail_recv=%u",
-                  seed, nodes, loss_pct, link.dup_ppm / 10000, link.dup_ppm / 1000 % 10,
-                  link.latency_min_us, link.latency_max_us, faults ? "on" : "off",
-                  srp.token.to_ms(), srp.consensus.to_ms(), srp.window_size, srp.max_messages,
-                  srp.net_mtu, fault_phase_us / 1000, msg_interval_max_ms, large_ppm,
-                  srp.send_join.to_ms(), srp.heartbeat_failures_allowed,
-                  srp.cancel_token_hold_on_retransmit ? 1 : 0, deaf ? 1 : 0, srp.fail_recv_const);
+    char buf[640];
+    std::snprintf(
+        buf, sizeof buf,
+        "seed=%" PRIu64 " nodes=%u loss=%u%% dup=%u.%u%% latency=%" PRId64 "..%" PRId64
+        "us faults=%s token=%" PRId64 "ms consensus=%" PRId64
+        "ms window=%u max_messages=%u netmtu=%u fault_phase=%" PRId64
+        "ms msg_gap<=%ums large=%uppm send_join=%" PRId64
+        "ms heartbeat_failures=%u cancel_hold_on_rtr=%d deaf=%d fail_recv=%u "
+        "stale=%uppm<=%" PRId64 "ms bursts=%u<=%" PRId64 "us fault_phase_x%u",
+        seed, nodes, loss_pct, link.dup_ppm / 10000, link.dup_ppm / 1000 % 10, link.latency_min_us,
+        link.latency_max_us, faults ? "on" : "off", srp.token.to_ms(), srp.consensus.to_ms(),
+        srp.window_size, srp.max_messages, srp.net_mtu, fault_phase_us / 1000, msg_interval_max_ms,
+        large_ppm, srp.send_join.to_ms(), srp.heartbeat_failures_allowed,
+        srp.cancel_token_hold_on_retransmit ? 1 : 0, deaf ? 1 : 0, srp.fail_recv_const,
+        link.stale_ppm, link.stale_max_us / 1000, bursts, burst_latency_max_us, fault_phase_factor);
     return buf;
 }
 
@@ -107,6 +109,23 @@ RunConfig draw_config(std::uint64_t seed, const RunOptions& o) {
     c.fault_phase_us = ms_us(token_ms) * static_cast<std::int64_t>(p.range(2, 6));
     c.msg_interval_max_ms = static_cast<std::uint32_t>(p.range(10, 250));
     c.large_ppm = p.below(4) == 0 ? static_cast<std::uint32_t>(p.range(1000, 20000)) : 0;
+    // The widened network: in half the seeds 0.1..1 % of the copies are held back up to
+    // 2..4 token timeouts (packets of old rings arrive in later ones); in half the seeds 1..3
+    // bursts of reordering with latencies up to 5..30 ms; in a quarter of the seeds a fault
+    // phase 3..5 times as long (stable stretches of several rounds: partition_progress).
+    const std::uint64_t u_stale = p.next(), u_burst = p.next(), u_long = p.next();
+    if (u_stale % 2 == 0) {
+        c.link.stale_ppm = static_cast<std::uint32_t>(1000 + (u_stale >> 8) % 9001);
+        c.link.stale_max_us = ms_us(token_ms) * static_cast<std::int64_t>(2 + (u_stale >> 40) % 3);
+    }
+    if (u_burst % 2 == 0) {
+        c.bursts = static_cast<std::uint32_t>(1 + (u_burst >> 8) % 3);
+        c.burst_latency_max_us = static_cast<std::int64_t>(5000 + (u_burst >> 16) % 25001);
+    }
+    if (u_long % 4 == 0) {
+        c.fault_phase_factor = static_cast<std::uint32_t>(3 + (u_long >> 8) % 3);
+        c.fault_phase_us *= c.fault_phase_factor;
+    }
     if (o.deaf) {
         c.deaf = true;
         Prng d(seed ^ deaf_stream_salt);
@@ -151,6 +170,8 @@ struct PacketEvent {
     std::uint32_t to_incarnation = 0;
     std::size_t from = 0;
     std::shared_ptr<const Bytes> data;
+    // Held back by the network: the receiver's count of configuration changes when it was sent.
+    std::optional<std::uint64_t> held_since_confchgs;
 };
 struct TimerEvent {
     std::size_t node = 0;
@@ -173,8 +194,11 @@ struct UnpauseEvent {
     std::int64_t gap_us = 0;
 };
 struct LivenessCheckEvent {};
+struct BurstEvent {
+    bool begin = true;
+};
 using Event = std::variant<PacketEvent, TimerEvent, StartEvent, WorkloadEvent, FaultEvent,
-                           HealEvent, LivenessCheckEvent, UnpauseEvent>;
+                           HealEvent, LivenessCheckEvent, UnpauseEvent, BurstEvent>;
 
 enum class FaultKind : std::uint8_t { partition, heal, crash, restart, leave, pause, oneway, deaf };
 
@@ -212,6 +236,7 @@ struct Node {
     std::set<MsgId> probes_delivered;
     std::int64_t paused_until_us = 0;
     std::uint64_t fragments_thrown = 0;  // the stack's totempg rx_fragment_lost, last seen
+    std::uint64_t confchgs = 0;          // configuration changes of this life
 };
 
 class Simulation {
@@ -294,6 +319,16 @@ class Simulation {
                 faults_.push_back(std::move(f));
             }
         }
+        // Reordering bursts (the run's stream, after the faults).
+        for (std::uint32_t k = 0; k < c_.bursts; ++k) {
+            const auto at = static_cast<std::int64_t>(
+                prng_.below(static_cast<std::uint64_t>(c_.fault_phase_us)));
+            const auto length = static_cast<std::int64_t>(
+                prng_.range(static_cast<std::uint64_t>(c_.srp.token.us / 4),
+                            static_cast<std::uint64_t>(c_.srp.token.us * 2)));
+            push(at, BurstEvent{true});
+            push(std::min(at + length, heal_at_us_), BurstEvent{false});
+        }
         std::stable_sort(faults_.begin(), faults_.end(),
                          [](const Fault& a, const Fault& b) { return a.at_us < b.at_us; });
         for (std::size_t k = 0; k < faults_.size(); ++k) {
@@ -373,6 +408,8 @@ class Simulation {
         if (defer(n, ev))
             return;
         result_.stats.packets_received++;
+        if (ev.held_since_confchgs && *ev.held_since_confchgs != n.confchgs)
+            result_.stats.coverage.stale_arrivals++;
         if (o_.trace)
             trace_line(ev.to, "rx from " + std::to_string(ev.from + 1) + ": " +
                                   describe_datagram(ByteView(*ev.data)));
@@ -528,13 +565,28 @@ class Simulation {
         drain(ev.node);
     }
 
+    void handle(BurstEvent& ev) {
+        if (now_us_ >= heal_at_us_)
+            return;
+        hash_event(15, ev.begin ? 1 : 0, 0);
+        result_.stats.coverage.bursts += ev.begin ? 1 : 0;
+        bursts_active_ += ev.begin ? 1 : -1;
+        net_.params.latency_max_us = bursts_active_ > 0
+                                         ? std::max(c_.link.latency_max_us, c_.burst_latency_max_us)
+                                         : c_.link.latency_max_us;
+        note(ev.begin ? "reordering burst" : "reordering burst over", {});
+    }
+
     void handle(HealEvent&) {
         hash_event(6, 0, 0);
+        bursts_active_ = 0;
+        net_.params.latency_max_us = c_.link.latency_max_us;
         result_.trace.liveness_phase = true;
         result_.trace.heal_time_us = now_us_;
         net_.heal();
         net_.params.loss_ppm = 0;
         net_.params.dup_ppm = 0;
+        net_.params.stale_ppm = 0;  // copies already held back still come late
         std::uint64_t pending_bytes = 0;
         for (std::size_t i = 0; i < nodes_.size(); ++i) {
             if (!nodes_[i].up)
@@ -784,7 +836,12 @@ class Simulation {
             return false;
         auto data = std::make_shared<const Bytes>(std::move(e.datagram));
         for (const auto& c : copies_) {
-            push(now_us_ + c.latency_us, PacketEvent{c.to, nodes_[c.to].incarnation, i, data});
+            PacketEvent p{c.to, nodes_[c.to].incarnation, i, data, std::nullopt};
+            if (c.held_back) {
+                p.held_since_confchgs = nodes_[c.to].confchgs;
+                result_.stats.coverage.held_back++;
+            }
+            push(now_us_ + c.latency_us, std::move(p));
         }
         return false;
     }
@@ -835,6 +892,7 @@ class Simulation {
         for (auto m : e.members)
             hash_.u64(m);
         n.last_conf_regular = ev.confchg.regular;
+        n.confchgs++;
         n.last_ring = e.ring_id;
         n.last_members = e.members;
         std::sort(n.last_members.begin(), n.last_members.end());
@@ -927,6 +985,7 @@ class Simulation {
     std::int64_t bound_us_ = 0;
     bool done_ = false;
     bool overflow_ = false;
+    int bursts_active_ = 0;
     Fnv64 hash_;
     RunResult result_;
 };
