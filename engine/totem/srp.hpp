@@ -87,6 +87,9 @@ struct DeliverEffect {
     Bytes payload;         // the totempg packet carried by the MCAST
     bool swapped = false;  // the payload is in the other byte order
     Guarantee guarantee = Guarantee::agreed;
+    // The ring the MCAST was sent in: its header's ring id (for a message recovered in
+    // RECOVERY, the old ring's, from the encapsulated header).
+    RingId ring_id;
 };
 struct ConfChgEffect {
     ConfChgType type = ConfChgType::regular;
@@ -330,10 +333,19 @@ class Srp {
     NodeList consensus_list_;
     NodeList left_voluntarily_;  // LEAVE received: logged as left, not failed
     NodeList excluded_;          // refused by the configuration check (exclude())
+    // The highest ring seq each node is known to have reached, from its JOINs, MCASTs and
+    // MERGE_DETECTs: a node's ring seq never goes back, so its JOIN with a lower one was sent
+    // before what we already know and is stale news (docs/protocol/deviations.md).
+    std::map<NodeId, std::uint64_t> known_ring_seq_;
+    static constexpr std::size_t known_ring_seq_max = 1024;  // entries; bounds untrusted input
+    void note_ring_seq(NodeId node, std::uint64_t seq);
     std::uint32_t my_aru_ = 0;
     std::uint32_t my_high_seq_received_ = 0;
     std::uint32_t my_high_delivered_ = 0;
     std::uint32_t safe_point_ = 0;  // every member of this ring has every seq up to here
+    // At the configuration change: the highest old-ring seq a member of the transitional
+    // configuration delivered (safe messages up to it are delivered in the old ring).
+    std::uint32_t old_ring_safe_bound_ = 0;
     std::uint32_t my_last_aru_ = 0;
     std::uint32_t my_token_seq_ = 0xFFFFFFFFu;
     std::uint32_t my_last_seq_ = 0;
@@ -349,6 +361,7 @@ class Srp {
     bool my_token_held_ = false;
     bool orf_token_discard_ = false;
     bool originated_orf_token_ = false;
+    std::uint32_t second_rotation_token_seq_ = 0;  // of the commit token recovery_enter sent
     bool waiting_trans_ack_ = true;
     std::uint32_t last_released_ = 0;
     std::uint32_t old_ring_state_aru_ = 0;

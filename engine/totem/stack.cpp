@@ -75,10 +75,11 @@ std::optional<TokenSource::Packet> TotemStack::take_for_token(std::size_t slots_
 }
 
 void TotemStack::on_confchg(const ConfChgEffect& c) {
-    if (c.type == ConfChgType::transitional) {
-        pg_.confchg(c.left);
+    // A departed member's partial message is kept through the transitional configuration: the
+    // rest of it may come there (a message that waited for safe delivery). The regular change
+    // drops every partial message.
+    if (c.type == ConfChgType::transitional)
         return;
-    }
     pg_.set_waiting_trans_ack(true);
     // No partial message crosses a configuration change at any member; a message this node had
     // partly sent goes out again, whole, in the new ring.
@@ -110,7 +111,7 @@ std::optional<StackEffect> TotemStack::next_effect() {
             std::vector<GroupMessage> msgs;
             pg_.deliver(d->sender, d->payload, d->swapped, msgs);
             for (auto& m : msgs)
-                ready_.push_back(AppDeliverEffect{std::move(m)});
+                ready_.push_back(AppDeliverEffect{std::move(m), d->guarantee, d->ring_id});
             continue;
         }
         if (auto* c = std::get_if<ConfChgEffect>(&e))

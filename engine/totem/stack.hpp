@@ -23,6 +23,10 @@ namespace totem {
 
 struct AppDeliverEffect {
     GroupMessage msg;
+    // Of the totempg packet that completed the message: its guarantee (the strongest among the
+    // messages it packs) and the ring it was sent in.
+    Guarantee guarantee = Guarantee::agreed;
+    RingId ring_id;
 };
 using StackEffect = std::variant<SendEffect, AppDeliverEffect, ConfChgEffect, PersistRingSeqEffect,
                                  LogEffect, TokenSentEffect>;

@@ -67,8 +67,13 @@ enum class Violation : std::uint8_t {
     ring_membership,
     confchg_sequence,
     trans_subset,
+    trans_exact,
+    sending_config,
+    guarantee,
+    safe_delivery,
     liveness_ring,
     liveness_delivery,
+    partition_progress,
     event_budget,
     count
 };

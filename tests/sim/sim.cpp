@@ -43,19 +43,21 @@ SrpConfig derive_srp(std::int64_t token_ms) {
 }  // namespace
 
 std::string RunConfig::describe() const {
-    char buf[512];
-    std::snprintf(buf, sizeof buf,
-                  "seed=%" PRIu64 " nodes=%u loss=%u%% dup=%u.%u%% latency=%" PRId64 "..%" PRId64
-                  "us faults=%s token=%" PRId64 "ms consensus=%" PRId64
-                  "ms window=%u max_messages=%u netmtu=%u fault_phase=%" PRId64
-                  "ms msg_gap<=%ums large=%uppm send_join=%" PRId64
-                  "ms heartbeat_failures=%u cancel_hold_on_rtr=%d deaf=%d fail_recv=%u",
-                  seed, nodes, loss_pct, link.dup_ppm / 10000, link.dup_ppm / 1000 % 10,
-                  link.latency_min_us, link.latency_max_us, faults ? "on" : "off",
-                  srp.token.to_ms(), srp.consensus.to_ms(), srp.window_size, srp.max_messages,
-                  srp.net_mtu, fault_phase_us / 1000, msg_interval_max_ms, large_ppm,
-                  srp.send_join.to_ms(), srp.heartbeat_failures_allowed,
-                  srp.cancel_token_hold_on_retransmit ? 1 : 0, deaf ? 1 : 0, srp.fail_recv_const);
+    char buf[640];
+    std::snprintf(
+        buf, sizeof buf,
+        "seed=%" PRIu64 " nodes=%u loss=%u%% dup=%u.%u%% latency=%" PRId64 "..%" PRId64
+        "us faults=%s token=%" PRId64 "ms consensus=%" PRId64
+        "ms window=%u max_messages=%u netmtu=%u fault_phase=%" PRId64
+        "ms msg_gap<=%ums large=%uppm send_join=%" PRId64
+        "ms heartbeat_failures=%u cancel_hold_on_rtr=%d deaf=%d fail_recv=%u "
+        "stale=%uppm<=%" PRId64 "ms bursts=%u<=%" PRId64 "us fault_phase_x%u",
+        seed, nodes, loss_pct, link.dup_ppm / 10000, link.dup_ppm / 1000 % 10, link.latency_min_us,
+        link.latency_max_us, faults ? "on" : "off", srp.token.to_ms(), srp.consensus.to_ms(),
+        srp.window_size, srp.max_messages, srp.net_mtu, fault_phase_us / 1000, msg_interval_max_ms,
+        large_ppm, srp.send_join.to_ms(), srp.heartbeat_failures_allowed,
+        srp.cancel_token_hold_on_retransmit ? 1 : 0, deaf ? 1 : 0, srp.fail_recv_const,
+        link.stale_ppm, link.stale_max_us / 1000, bursts, burst_latency_max_us, fault_phase_factor);
     return buf;
 }
 
@@ -107,6 +109,23 @@ RunConfig draw_config(std::uint64_t seed, const RunOptions& o) {
     c.fault_phase_us = ms_us(token_ms) * static_cast<std::int64_t>(p.range(2, 6));
     c.msg_interval_max_ms = static_cast<std::uint32_t>(p.range(10, 250));
     c.large_ppm = p.below(4) == 0 ? static_cast<std::uint32_t>(p.range(1000, 20000)) : 0;
+    // The widened network: in half the seeds 0.1..1 % of the copies are held back up to
+    // 2..4 token timeouts (packets of old rings arrive in later ones); in half the seeds 1..3
+    // bursts of reordering with latencies up to 5..30 ms; in a quarter of the seeds a fault
+    // phase 3..5 times as long (stable stretches of several rounds: partition_progress).
+    const std::uint64_t u_stale = p.next(), u_burst = p.next(), u_long = p.next();
+    if (u_stale % 2 == 0) {
+        c.link.stale_ppm = static_cast<std::uint32_t>(1000 + (u_stale >> 8) % 9001);
+        c.link.stale_max_us = ms_us(token_ms) * static_cast<std::int64_t>(2 + (u_stale >> 40) % 3);
+    }
+    if (u_burst % 2 == 0) {
+        c.bursts = static_cast<std::uint32_t>(1 + (u_burst >> 8) % 3);
+        c.burst_latency_max_us = static_cast<std::int64_t>(5000 + (u_burst >> 16) % 25001);
+    }
+    if (u_long % 4 == 0) {
+        c.fault_phase_factor = static_cast<std::uint32_t>(3 + (u_long >> 8) % 3);
+        c.fault_phase_us *= c.fault_phase_factor;
+    }
     if (o.deaf) {
         c.deaf = true;
         Prng d(seed ^ deaf_stream_salt);
@@ -131,6 +150,18 @@ std::string describe_datagram(ByteView d) {
     s += " " + std::to_string(d.size()) + " bytes, nodeid " + std::to_string(nodeid);
     if (type == 1)
         s += d[4] == 1 ? ", encapsulated" : "";
+    if (type == 3) {
+        if (auto j = wire::decode_join(d)) {
+            auto list = [](const NodeList& l) {
+                std::string out;
+                for (auto x : l)
+                    out += (out.empty() ? "" : ",") + std::to_string(x);
+                return "[" + out + "]";
+            };
+            s += ", ring seq " + std::to_string(j->ring_seq) + ", proc " + list(j->proc_list) +
+                 ", failed " + list(j->failed_list);
+        }
+    }
     return s;
 }
 
@@ -139,6 +170,8 @@ struct PacketEvent {
     std::uint32_t to_incarnation = 0;
     std::size_t from = 0;
     std::shared_ptr<const Bytes> data;
+    // Held back by the network: the receiver's count of configuration changes when it was sent.
+    std::optional<std::uint64_t> held_since_confchgs;
 };
 struct TimerEvent {
     std::size_t node = 0;
@@ -161,8 +194,11 @@ struct UnpauseEvent {
     std::int64_t gap_us = 0;
 };
 struct LivenessCheckEvent {};
+struct BurstEvent {
+    bool begin = true;
+};
 using Event = std::variant<PacketEvent, TimerEvent, StartEvent, WorkloadEvent, FaultEvent,
-                           HealEvent, LivenessCheckEvent, UnpauseEvent>;
+                           HealEvent, LivenessCheckEvent, UnpauseEvent, BurstEvent>;
 
 enum class FaultKind : std::uint8_t { partition, heal, crash, restart, leave, pause, oneway, deaf };
 
@@ -200,6 +236,7 @@ struct Node {
     std::set<MsgId> probes_delivered;
     std::int64_t paused_until_us = 0;
     std::uint64_t fragments_thrown = 0;  // the stack's totempg rx_fragment_lost, last seen
+    std::uint64_t confchgs = 0;          // configuration changes of this life
 };
 
 class Simulation {
@@ -213,6 +250,10 @@ class Simulation {
             result_.trace.nodes.push_back(nodes_[i].id);
         }
         result_.config = c;
+        result_.trace.loss_pct = c.loss_pct;
+        result_.trace.token_us = c.srp.token.us;
+        result_.trace.consensus_us = c.srp.consensus.us;
+        result_.trace.join_us = c.srp.join.us;
     }
 
     RunResult run() {
@@ -278,6 +319,16 @@ class Simulation {
                 faults_.push_back(std::move(f));
             }
         }
+        // Reordering bursts (the run's stream, after the faults).
+        for (std::uint32_t k = 0; k < c_.bursts; ++k) {
+            const auto at = static_cast<std::int64_t>(
+                prng_.below(static_cast<std::uint64_t>(c_.fault_phase_us)));
+            const auto length = static_cast<std::int64_t>(
+                prng_.range(static_cast<std::uint64_t>(c_.srp.token.us / 4),
+                            static_cast<std::uint64_t>(c_.srp.token.us * 2)));
+            push(at, BurstEvent{true});
+            push(std::min(at + length, heal_at_us_), BurstEvent{false});
+        }
         std::stable_sort(faults_.begin(), faults_.end(),
                          [](const Fault& a, const Fault& b) { return a.at_us < b.at_us; });
         for (std::size_t k = 0; k < faults_.size(); ++k) {
@@ -302,11 +353,34 @@ class Simulation {
             now_us_ = entry.time_us;
             result_.stats.events++;
             std::visit([&](auto& ev) { handle(ev); }, entry.value);
+            if (std::holds_alternative<StartEvent>(entry.value) ||
+                std::holds_alternative<FaultEvent>(entry.value) ||
+                std::holds_alternative<UnpauseEvent>(entry.value) ||
+                std::holds_alternative<HealEvent>(entry.value))
+                record_topology();
         }
         result_.stats.virtual_us = now_us_;
     }
 
     Instant now() const { return Instant{now_us_}; }
+
+    // The topology as it is now, if it changed (fault phase and heal only).
+    void record_topology() {
+        if (now_us_ > heal_at_us_)
+            return;
+        TopologyRecord t;
+        t.time_us = now_us_;
+        for (std::size_t i = 0; i < nodes_.size(); ++i) {
+            t.group.push_back(net_.group(i));
+            t.up.push_back(nodes_[i].up);
+            t.paused.push_back(nodes_[i].up && nodes_[i].paused_until_us > now_us_);
+        }
+        t.asymmetric = net_.asymmetric();
+        auto& log = result_.trace.topology;
+        if (!log.empty() && log.back().same_state(t))
+            return;
+        log.push_back(std::move(t));
+    }
 
     void hash_event(std::uint8_t kind, std::uint64_t a, std::uint64_t b) {
         hash_.u64(static_cast<std::uint64_t>(now_us_));
@@ -334,6 +408,8 @@ class Simulation {
         if (defer(n, ev))
             return;
         result_.stats.packets_received++;
+        if (ev.held_since_confchgs && *ev.held_since_confchgs != n.confchgs)
+            result_.stats.coverage.stale_arrivals++;
         if (o_.trace)
             trace_line(ev.to, "rx from " + std::to_string(ev.from + 1) + ": " +
                                   describe_datagram(ByteView(*ev.data)));
@@ -489,13 +565,28 @@ class Simulation {
         drain(ev.node);
     }
 
+    void handle(BurstEvent& ev) {
+        if (now_us_ >= heal_at_us_)
+            return;
+        hash_event(15, ev.begin ? 1 : 0, 0);
+        result_.stats.coverage.bursts += ev.begin ? 1 : 0;
+        bursts_active_ += ev.begin ? 1 : -1;
+        net_.params.latency_max_us = bursts_active_ > 0
+                                         ? std::max(c_.link.latency_max_us, c_.burst_latency_max_us)
+                                         : c_.link.latency_max_us;
+        note(ev.begin ? "reordering burst" : "reordering burst over", {});
+    }
+
     void handle(HealEvent&) {
         hash_event(6, 0, 0);
+        bursts_active_ = 0;
+        net_.params.latency_max_us = c_.link.latency_max_us;
         result_.trace.liveness_phase = true;
         result_.trace.heal_time_us = now_us_;
         net_.heal();
         net_.params.loss_ppm = 0;
         net_.params.dup_ppm = 0;
+        net_.params.stale_ppm = 0;  // copies already held back still come late
         std::uint64_t pending_bytes = 0;
         for (std::size_t i = 0; i < nodes_.size(); ++i) {
             if (!nodes_[i].up)
@@ -601,6 +692,7 @@ class Simulation {
         Incarnation inc;
         inc.node = n.id;
         inc.incarnation = n.incarnation;
+        inc.start_us = now_us_;
         result_.trace.incarnations.push_back(std::move(inc));
         n.trace_index = result_.trace.incarnations.size() - 1;
         n.stack = std::make_unique<TotemStack>(c_.srp, n.id, n.persisted_seq, prng_.next());
@@ -624,6 +716,7 @@ class Simulation {
         n.timer_generation++;
         n.timer_at_us.reset();
         result_.trace.incarnations[n.trace_index].crashed = true;
+        result_.trace.incarnations[n.trace_index].end_us = now_us_;
         result_.stats.crashes++;
     }
 
@@ -657,7 +750,8 @@ class Simulation {
             drain(i);
             return;
         }
-        result_.trace.submitted.emplace(m.id, SubmitRecord{now_us_, m.size, m.flags});
+        result_.trace.submitted.emplace(
+            m.id, SubmitRecord{now_us_, m.size, m.flags, g == Guarantee::safe});
         result_.trace.incarnations[n.trace_index].submitted++;
         result_.stats.submitted++;
         result_.stats.submitted_bytes += m.size;
@@ -686,6 +780,10 @@ class Simulation {
         }
         if (!n.up)
             return;
+        auto& op = result_.trace.incarnations[n.trace_index].operational;
+        const bool operational = n.stack->srp().state() == MembState::operational;
+        if (op.empty() ? operational : op.back().second != operational)
+            op.emplace_back(now_us_, operational);
         n.stack->check_invariants();
         const auto thrown = n.stack->totempg().stats().rx_fragment_lost;
         if (thrown != n.fragments_thrown) {
@@ -737,7 +835,12 @@ class Simulation {
             return false;
         auto data = std::make_shared<const Bytes>(std::move(e.datagram));
         for (const auto& c : copies_) {
-            push(now_us_ + c.latency_us, PacketEvent{c.to, nodes_[c.to].incarnation, i, data});
+            PacketEvent p{c.to, nodes_[c.to].incarnation, i, data, std::nullopt};
+            if (c.held_back) {
+                p.held_since_confchgs = nodes_[c.to].confchgs;
+                result_.stats.coverage.held_back++;
+            }
+            push(now_us_ + c.latency_us, std::move(p));
         }
         return false;
     }
@@ -748,12 +851,16 @@ class Simulation {
         ev.kind = TraceEvent::Kind::deliver;
         ev.time_us = now_us_;
         ev.deliver.sender = e.msg.sender;
+        ev.deliver.safe = e.guarantee == Guarantee::safe;
+        ev.deliver.sent_ring = e.ring_id;
         const auto d = decode_payload(ByteView(e.msg.payload));
         ev.deliver.intact = d.has_value() && e.msg.groups.size() == 1 && e.msg.groups[0] == "a";
         if (d)
             ev.deliver.id = d->id;
         hash_event(11, i, (std::uint64_t{ev.deliver.id.origin} << 32) ^ ev.deliver.id.counter);
         hash_.u64(ev.deliver.id.incarnation);
+        hash_.u64((std::uint64_t{e.ring_id.rep} << 1) ^ (e.ring_id.seq << 32) ^
+                  (ev.deliver.safe ? 1 : 0));
         if (d && d->id.origin == n.id && d->id.incarnation == n.incarnation) {
             n.own_delivered++;
             n.own_submitted_bytes_undelivered -=
@@ -784,6 +891,7 @@ class Simulation {
         for (auto m : e.members)
             hash_.u64(m);
         n.last_conf_regular = ev.confchg.regular;
+        n.confchgs++;
         n.last_ring = e.ring_id;
         n.last_members = e.members;
         std::sort(n.last_members.begin(), n.last_members.end());
@@ -878,6 +986,7 @@ class Simulation {
     std::int64_t bound_us_ = 0;
     bool done_ = false;
     bool overflow_ = false;
+    int bursts_active_ = 0;
     Fnv64 hash_;
     RunResult result_;
 };
