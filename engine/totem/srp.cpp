@@ -237,16 +237,50 @@ void Srp::count_drop(wire::DecodeError e) {
     stats_.decode_errors[static_cast<std::size_t>(e)]++;
 }
 
-bool Srp::submit(Instant, ByteView payload, Guarantee g, bool force) {
+bool Srp::submit(Instant, ByteView payload, Guarantee g, bool force, std::uint64_t tag,
+                 std::optional<bool> to_trans_queue) {
     if (left_ || payload.size() > max_payload())
         return false;
-    auto& q = active_new_queue();
+    auto& q = to_trans_queue ? (*to_trans_queue ? new_q_trans_ : new_q_) : active_new_queue();
     if (!force && q.size() >= send_queue_max_) {
         stats_.send_queue_full++;
         return false;
     }
-    q.push_back(Pending{Bytes(payload.begin(), payload.end()), g});
+    q.push_back(Pending{Bytes(payload.begin(), payload.end()), g, tag});
     return true;
+}
+
+std::vector<std::uint64_t> Srp::unsent_tags() const {
+    std::vector<std::uint64_t> tags;
+    tags.reserve(pending_packets());
+    for (const auto* q : {&new_q_, &new_q_trans_})
+        for (const Pending& p : *q)
+            tags.push_back(p.tag);
+    std::sort(tags.begin(), tags.end());
+    return tags;
+}
+
+std::optional<std::uint64_t> Srp::oldest_unsent_tag() const {
+    std::optional<std::uint64_t> oldest;
+    for (const auto* q : {&new_q_, &new_q_trans_})
+        for (const Pending& p : *q)
+            if (!oldest || p.tag < *oldest)
+                oldest = p.tag;
+    return oldest;
+}
+
+std::map<std::uint64_t, bool> Srp::drop_pending(const std::vector<std::uint64_t>& tags) {
+    std::map<std::uint64_t, bool> dropped;
+    for (auto* q : {&new_q_, &new_q_trans_}) {
+        const bool trans = q == &new_q_trans_;
+        std::erase_if(*q, [&](const Pending& p) {
+            if (!std::binary_search(tags.begin(), tags.end(), p.tag))
+                return false;
+            dropped.emplace(p.tag, trans);
+            return true;
+        });
+    }
+    return dropped;
 }
 
 std::size_t Srp::send_queue_avail() const {
@@ -1485,8 +1519,10 @@ void Srp::handle_orf_token(Instant now, ByteView datagram) {
     sample_rotation(now);
     last_token_rx_ = now;
     if (token_source_) {
-        if (auto p = token_source_->take_for_token(send_queue_avail(), pending_packets()))
-            submit(now, p->payload, p->guarantee);
+        if (auto p = token_source_->take_for_token(send_queue_avail(), oldest_unsent_tag())) {
+            const bool queued = submit(now, p->payload, p->guarantee, false, p->tag);
+            TOTEM_ASSERT(queued);  // the source asked only with a free slot
+        }
     }
 
     const std::uint32_t last_aru = my_last_aru_;

@@ -121,11 +121,12 @@ class TokenSource {
     struct Packet {
         Bytes payload;
         Guarantee guarantee = Guarantee::agreed;
+        std::uint64_t tag = 0;  // the source's name for it (see submit())
     };
-    // `slots_avail`: free slots of the send queue; `packets_pending`: packets queued and not
-    // yet sent on the wire.
+    // `slots_avail`: free slots of the send queue; `oldest_unsent`: the lowest tag of the
+    // packets queued and not yet sent on the wire (none: all were sent).
     virtual std::optional<Packet> take_for_token(std::size_t slots_avail,
-                                                 std::size_t packets_pending) = 0;
+                                                 std::optional<std::uint64_t> oldest_unsent) = 0;
 };
 
 // ---- the state machine --------------------------------------------------------------------
@@ -143,15 +144,21 @@ class Srp {
     void on_timer(Instant now);
     // Queue one totempg packet (≤ max_payload()) for ordered broadcast. False when the send
     // queue is full (the caller retries later; nothing was queued); `force` ignores the limit
-    // (a re-pack of what was queued before, bounded by one message).
-    bool submit(Instant now, ByteView payload, Guarantee g = Guarantee::agreed, bool force = false);
-    // Packets queued by submit() and not sent yet; drop_pending() forgets them (the upper layer
-    // re-packs them after a configuration change).
+    // (a re-pack of what was queued before, bounded by one message). `tag`: the caller's name
+    // for the packet (totempg's emission index), reported back by unsent_tags(). The packet
+    // goes to the queue of the moment — the transitional one while the transitional
+    // configuration is not acknowledged — unless `to_trans_queue` names one (a re-pack puts a
+    // message back where it was).
+    bool submit(Instant now, ByteView payload, Guarantee g = Guarantee::agreed, bool force = false,
+                std::uint64_t tag = 0, std::optional<bool> to_trans_queue = std::nullopt);
+    // Packets queued by submit() and not sent yet.
     std::size_t pending_packets() const { return new_q_.size() + new_q_trans_.size(); }
-    void drop_pending() {
-        new_q_.clear();
-        new_q_trans_.clear();
-    }
+    // Their tags, ascending; the lowest of them.
+    std::vector<std::uint64_t> unsent_tags() const;
+    std::optional<std::uint64_t> oldest_unsent_tag() const;
+    // Forgets the queued packets with these tags (the upper layer re-packs them after a
+    // configuration change); returns, per tag dropped, whether it was in the transitional queue.
+    std::map<std::uint64_t, bool> drop_pending(const std::vector<std::uint64_t>& tags);
     // The upper layer finished synchronising after the last configuration change.
     void trans_ack();
     // Orderly shutdown: broadcast a LEAVE so the others re-form at once.
@@ -249,6 +256,7 @@ class Srp {
     struct Pending {
         Bytes payload;
         Guarantee guarantee = Guarantee::agreed;
+        std::uint64_t tag = 0;
     };
 
     // ---- handlers (one per message type), each validates and dispatches ----
