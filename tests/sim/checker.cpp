@@ -45,6 +45,10 @@ std::string_view to_string(Violation v) {
             return "liveness_delivery";
         case Violation::partition_progress:
             return "partition_progress";
+        case Violation::sync_progress:
+            return "sync_progress";
+        case Violation::cmap_sync:
+            return "cmap_sync";
         case Violation::event_budget:
             return "event_budget";
         case Violation::count:
@@ -151,6 +155,8 @@ class Checker {
         check_total_order();
         check_liveness();
         check_partition_progress();
+        check_sync_progress();
+        check_cmap_sync();
         expect(Violation::event_budget, !t_.budget_exhausted, "the run exhausted its event budget");
         return std::move(r_);
     }
@@ -772,6 +778,149 @@ class Checker {
         }
     }
 
+    // sync_progress: a regular configuration R, installed by all its members by T, that no
+    // other membership change follows at a node within T + B, B = token + consensus + 4 ×
+    // join plus 2 µs for each byte of the messages submitted before R that the node delivers
+    // in R (the barriers queue behind them: 0.5 MB/s, as the liveness phase budgets), the node
+    // staying OPERATIONAL over [T, T + B], is synchronised there: the node completes a service
+    // synchronisation of R before its next configuration change (or the end of the run) — when over
+    // B the topology did not change (no partition, crash, restart, pause, one-way failure), no
+    // reordering burst slowed every hop, and R's members were all up, scheduled and connected, at
+    // up to 20 % loss.
+    void check_sync_progress() {
+        if (t_.loss_pct > delivery_loss_max_pct || t_.topology.empty())
+            return;
+        const std::int64_t base = t_.token_us + t_.consensus_us + 4 * t_.join_us;
+        // When the last member installed each regular configuration, and which did: sync
+        // starts when all of them are OPERATIONAL in it (seed 2584: recovery under loss spread
+        // the installations over 310 ms).
+        std::map<std::pair<NodeId, std::uint64_t>, std::pair<std::int64_t, std::set<NodeId>>>
+            installed;
+        for (const auto& inc : t_.incarnations)
+            for (const auto& ev : inc.events)
+                if (ev.kind == TraceEvent::Kind::confchg && ev.confchg.regular) {
+                    auto& [last, nodes] =
+                        installed[{ev.confchg.ring_id.rep, ev.confchg.ring_id.seq}];
+                    last = std::max(last, ev.time_us);
+                    nodes.insert(inc.node);
+                }
+        for (std::size_t n = 0; n < t_.incarnations.size(); ++n) {
+            const auto& inc = t_.incarnations[n];
+            const std::int64_t life_end = inc.crashed ? inc.end_us : t_.end_us;
+            for (std::size_t e = 0; e < inc.events.size(); ++e) {
+                const TraceEvent& ev = inc.events[e];
+                if (ev.kind != TraceEvent::Kind::confchg || !ev.confchg.regular)
+                    continue;
+                const auto& [last, nodes] =
+                    installed[{ev.confchg.ring_id.rep, ev.confchg.ring_id.seq}];
+                if (nodes.size() != ev.confchg.members.size())
+                    continue;  // a member never installed it: the ring broke before it formed
+                const std::int64_t t = last;
+                const std::int64_t bound = base + 2 * backlog_bytes(inc, e);
+                std::int64_t next = life_end;
+                for (std::size_t f = e + 1; f < inc.events.size(); ++f)
+                    if (inc.events[f].kind == TraceEvent::Kind::confchg) {
+                        next = inc.events[f].time_us;
+                        break;
+                    }
+                const bool burst = std::any_of(t_.bursts.begin(), t_.bursts.end(), [&](auto& b) {
+                    return b.first <= t + bound && b.second >= t;
+                });
+                if (next - t < bound || burst || !operational_through(inc, t, t + bound) ||
+                    !quiet_topology(ev.confchg.members, t, t + bound))
+                    continue;
+                const bool done = std::any_of(inc.syncs.begin(), inc.syncs.end(), [&](auto& s) {
+                    return s.second == ev.confchg.ring_id && s.first >= ev.time_us &&
+                           s.first <= next;
+                });
+                expect(Violation::sync_progress, done,
+                       who(n) + " did not complete the sync of " + ring_str(ev.confchg.ring_id) +
+                           " " + list_str(ev.confchg.members) + " (installed by all at " +
+                           time_str(t) + ", OPERATIONAL over " + time_str(bound) +
+                           " of a quiet network) before its next change at " + time_str(next));
+            }
+        }
+    }
+
+    // Bytes of the messages submitted before inc.events[e] that inc delivers after it, up to
+    // its next configuration change: what was queued ahead of the sync barriers.
+    std::int64_t backlog_bytes(const Incarnation& inc, std::size_t e) const {
+        const std::int64_t t = inc.events[e].time_us;
+        std::int64_t bytes = 0;
+        for (std::size_t f = e + 1; f < inc.events.size(); ++f) {
+            const TraceEvent& ev = inc.events[f];
+            if (ev.kind == TraceEvent::Kind::confchg)
+                break;
+            const auto it = t_.submitted.find(ev.deliver.id);
+            if (it != t_.submitted.end() && it->second.time_us < t)
+                bytes += it->second.size;
+        }
+        return bytes;
+    }
+
+    // The incarnation is OPERATIONAL at t (its last record at or before t says so) and does
+    // not leave it in (t, u].
+    static bool operational_through(const Incarnation& inc, std::int64_t t, std::int64_t u) {
+        bool in = false;
+        for (const auto& [when, operational] : inc.operational) {
+            if (when <= t)
+                in = operational;
+            else if (when <= u && !operational)
+                return false;
+        }
+        return in;
+    }
+
+    // The topology in force at t (the last record at or before it) and no change in (t, u]:
+    // every member up, scheduled, in one group, no asymmetric failure.
+    bool quiet_topology(const NodeList& members, std::int64_t t, std::int64_t u) const {
+        const TopologyRecord* at = nullptr;
+        for (const auto& r : t_.topology) {
+            if (r.time_us <= t)
+                at = &r;
+            else if (r.time_us <= u)
+                return false;
+        }
+        if (!at || at->asymmetric)
+            return false;
+        std::optional<std::uint32_t> group;
+        for (NodeId m : members) {
+            const auto k = static_cast<std::size_t>(std::find(t_.nodes.begin(), t_.nodes.end(), m) -
+                                                    t_.nodes.begin());
+            if (k >= at->up.size() || !at->up[k] || at->paused[k])
+                return false;
+            if (group && *group != at->group[k])
+                return false;
+            group = at->group[k];
+        }
+        return true;
+    }
+
+    // cmap_sync: when the run reached its end condition (one ring of all nodes, synchronised),
+    // every node has, from cmap's sync messages, runtime.members.<id>.config_version for every
+    // node, equal to the run's totem.config_version.
+    void check_cmap_sync() {
+        if (!t_.liveness_phase || !t_.liveness_reached)
+            return;
+        for (std::size_t n = 0; n < t_.incarnations.size(); ++n) {
+            const auto& inc = t_.incarnations[n];
+            if (inc.crashed)
+                continue;
+            for (NodeId m : t_.nodes) {
+                auto it = inc.config_versions.find(m);
+                expect(Violation::cmap_sync,
+                       it != inc.config_versions.end() && it->second == t_.config_version,
+                       who(n) + " has " +
+                           (it == inc.config_versions.end()
+                                ? std::string("no")
+                                : "config_version " + std::to_string(it->second) + " as") +
+                           " runtime.members." + std::to_string(m) +
+                           ".config_version at the end (the run's is " +
+                           std::to_string(t_.config_version) + ")");
+            }
+        }
+    }
+
     void check_component(const NodeList& members, std::int64_t t0, std::int64_t t1,
                          std::int64_t round) {
         const std::string what = "component " + list_str(members) + " (stable from " +
@@ -906,6 +1055,14 @@ class Checker {
         bool delivered = false;
         for (const auto& [m, c] : count)
             delivered |= c == in.size();
+        // A service synchronisation of the ring completed at every member delivers too: every
+        // member delivered every member's SERVICE_BUILD and BARRIERs sent in it (clients send
+        // only after it, as corosync's IPC flow control lets them).
+        delivered |= std::all_of(in.begin(), in.end(), [&](std::size_t s) {
+            const auto& syncs = t_.incarnations[segs_[s].inc].syncs;
+            return std::any_of(syncs.begin(), syncs.end(),
+                               [&](const auto& x) { return x.second == first.ring; });
+        });
         expect(Violation::partition_progress, delivered, [&] {
             return what + ": all members OPERATIONAL in ring " + ring_str(first.ring) + " from " +
                    time_str(from) + " to " + time_str(until) +

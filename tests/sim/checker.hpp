@@ -74,6 +74,8 @@ enum class Violation : std::uint8_t {
     liveness_ring,
     liveness_delivery,
     partition_progress,
+    sync_progress,
+    cmap_sync,
     event_budget,
     count
 };

@@ -123,6 +123,9 @@ struct Story {
         b.deliver_all({n1, n2, n3b}, {pa, pb, pc});
         b.t.liveness_phase = true;
         b.t.liveness_reached = true;
+        // cmap's sync left every node's config_version (0, the run's) at every node
+        for (std::size_t i : {n1, n2, n3b})
+            b.t.incarnations[i].config_versions = {{1, 0}, {2, 0}, {3, 0}};
     }
     // The incarnation's events with one delivery removed or replaced.
     void drop_delivery(std::size_t inc, const MsgId& id) {
@@ -270,6 +273,10 @@ TEST_CASE("checker: every violation kind is caught") {
          [](Story& s) { s.b.send(s.n2); }},
         {"a probe missing somewhere", Violation::liveness_delivery,
          [](Story& s) { s.drop_delivery(s.n3b, s.pa); }},
+        {"a node without another's config_version", Violation::cmap_sync,
+         [](Story& s) { s.b.t.incarnations[s.n2].config_versions.erase(3); }},
+        {"a node with a stale config_version", Violation::cmap_sync,
+         [](Story& s) { s.b.t.incarnations[s.n3b].config_versions[1] = 7; }},
         {"the event budget", Violation::event_budget,
          [](Story& s) { s.b.t.budget_exhausted = true; }},
     };
@@ -422,5 +429,90 @@ TEST_CASE("checker: progress inside partitions") {
         p.singletons();
         p.b.t.topology[0].asymmetric = true;
         CHECK(!p.fails());
+    }
+}
+
+// sync_progress on a two-node ring 1.4 installed at 100 ms (node 1) and 300 ms (node 2), both
+// OPERATIONAL from then on, the network quiet: B = token + consensus + 4 × join = 1000 ms from
+// the last installation (300 ms), so a node whose next change comes after 1300 ms must have
+// completed the sync of 1.4 before it.
+TEST_CASE("checker: sync_progress") {
+    auto build = [](std::int64_t next_change_us) {
+        TraceBuilder b{{1, 2}};
+        b.t.token_us = 400'000;
+        b.t.consensus_us = 480'000;
+        b.t.join_us = 30'000;
+        b.t.end_us = 5'000'000;
+        TopologyRecord top;
+        top.group = {0, 0};
+        top.up = {true, true};
+        top.paused = {false, false};
+        b.t.topology.push_back(top);
+        const RingId r4{1, 4}, r8{1, 8};
+        for (NodeId n : {1u, 2u}) {
+            const std::size_t i = b.start(n);
+            const std::int64_t at = n == 1 ? 100'000 : 300'000;
+            b.conf(i, false, r4, {n}, {}, {}, at);
+            b.conf(i, true, r4, {1, 2}, {}, {n == 1 ? 2u : 1u}, at);
+            b.t.incarnations[i].operational.push_back({at, true});
+            if (next_change_us) {
+                b.t.incarnations[i].operational.push_back({next_change_us - 50'000, false});
+                b.conf(i, false, r8, {1, 2}, {}, {}, next_change_us);
+                b.conf(i, true, r8, {1, 2}, {}, {}, next_change_us);
+            }
+        }
+        return b;
+    };
+    SECTION("a ring that stays and synchronises passes") {
+        auto b = build(0);
+        for (auto& inc : b.t.incarnations)
+            inc.syncs.push_back({900'000, RingId{1, 4}});
+        const auto r = check_trace(b.t);
+        INFO(explain(r));
+        CHECK(!r.has(Violation::sync_progress));
+        CHECK(r.checks[static_cast<std::size_t>(Violation::sync_progress)] >= 2);
+    }
+    SECTION("a ring that stays without a sync at node 2 is caught") {
+        auto b = build(0);
+        b.t.incarnations[0].syncs.push_back({900'000, RingId{1, 4}});
+        const auto r = check_trace(b.t);
+        INFO(explain(r));
+        CHECK(r.has(Violation::sync_progress));
+        CHECK(r.violations[static_cast<std::size_t>(Violation::sync_progress)] == 1);
+    }
+    SECTION("a sync of another ring does not count") {
+        auto b = build(0);
+        for (auto& inc : b.t.incarnations)
+            inc.syncs.push_back({900'000, RingId{2, 4}});
+        CHECK(check_trace(b.t).has(Violation::sync_progress));
+    }
+    SECTION("the bound runs from the last member's installation") {
+        // the next change at 1250 ms: within 300 + 1000 ms, so nothing is asked of 1.4
+        auto b = build(1'250'000);
+        const auto r = check_trace(b.t);
+        INFO(explain(r));
+        CHECK(!r.has(Violation::sync_progress));
+        // at 1400 ms it is asked, at both nodes (1.8 is not: neither is OPERATIONAL in it)
+        auto late = build(1'400'000);
+        CHECK(check_trace(late.t).violations[static_cast<std::size_t>(Violation::sync_progress)] ==
+              2);
+    }
+    SECTION("a backlog delivered in the ring extends the bound") {
+        // 400 KB submitted before 1.4 and delivered in it at each node: B grows by 800 ms
+        auto b = build(1'400'000);
+        const MsgId big{1, 0, 1};
+        b.t.submitted[big] = SubmitRecord{50'000, 400'000, 0, false};
+        for (std::size_t i = 0; i < 2; ++i) {
+            auto& ev = b.t.incarnations[i].events;
+            TraceEvent d;
+            d.kind = TraceEvent::Kind::deliver;
+            d.time_us = 1'000'000;
+            d.deliver = DeliverRecord{big, 1, true, false, RingId{1, 4}};
+            ev.insert(ev.begin() + 2, d);
+        }
+        const auto r = check_trace(b.t);
+        INFO(explain(r));
+        // without it 1.4 is asked (the section above); with it 1.4 + B reaches past 1.8
+        CHECK(r.violations[static_cast<std::size_t>(Violation::sync_progress)] == 0);
     }
 }

@@ -56,6 +56,7 @@ struct RunConfig {
     std::int64_t fault_phase_us = 0;
     std::uint32_t msg_interval_max_ms = 0;  // per-node gap between submissions: 1..max ms
     std::uint32_t large_ppm = 0;            // chance that a message is large (up to 1 MiB)
+    std::uint64_t config_version = 0;       // totem.config_version of every node (0: none)
     // Bursts of reordering in the fault phase: for token/4..2 × token each, copies take up to
     // burst_latency_max_us instead of link.latency_max_us.
     std::uint32_t bursts = 0;

@@ -79,6 +79,11 @@ struct Incarnation {
     // When the stack entered (true) and left (false) OPERATIONAL, as the simulator saw it
     // after each input: between configuration changes a node may be gathering or recovering.
     std::vector<std::pair<std::int64_t, bool>> operational;
+    // When the node core completed a service synchronisation, and the ring it synchronised.
+    std::vector<std::pair<std::int64_t, RingId>> syncs;
+    // At the end of the run (alive incarnations): runtime.members.<id>.config_version as cmap
+    // left them, per node id (cmap's sync MCASTs wrote them).
+    std::map<NodeId, std::uint64_t> config_versions;
 };
 
 struct SubmitRecord {
@@ -118,6 +123,10 @@ struct Trace {
     std::vector<TopologyRecord> topology;
     std::uint32_t loss_pct = 0;
     std::int64_t token_us = 0, consensus_us = 0, join_us = 0;
+    std::int64_t end_us = 0;  // virtual time when the run ended
+    // Reordering bursts: from their start to their end plus the longest latency they draw.
+    std::vector<std::pair<std::int64_t, std::int64_t>> bursts;
+    std::uint64_t config_version = 0;  // totem.config_version of every node of the run
 };
 
 // ---- FNV-1a 64 -------------------------------------------------------------------------
