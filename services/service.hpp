@@ -83,6 +83,13 @@ struct PersistEvTrackingAction {
 using Action = std::variant<ExitAction, ReloadConfigAction, ReopenLogsAction, DumpBlackboxAction,
                             ClearStatsAction, PersistEvTrackingAction>;
 
+// The exec message being delivered (valid during Service::exec()).
+struct Delivery {
+    NodeId sender = 0;
+    Guarantee guarantee = Guarantee::agreed;  // of the totempg packet that completed it
+    RingId sent_ring;                         // the ring it was sent in
+};
+
 class Api {
   public:
     virtual ~Api() = default;
@@ -95,6 +102,8 @@ class Api {
     virtual bool sync_in_progress() const = 0;
     virtual const conf::Config& config() const = 0;  // as started, or as last reloaded
     virtual const TransportSnapshot& transport() const = 0;
+
+    virtual const Delivery& delivery() const = 0;
 
     // ---- cluster messages ----
     // One exec message (qb request header + body; id = service << 16 | fn) to totempg group

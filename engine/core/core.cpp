@@ -155,7 +155,7 @@ void NodeCore::handle(StackEffect& e) {
             } else if constexpr (std::is_same_v<T, ConfChgEffect>) {
                 on_confchg(v);
             } else if constexpr (std::is_same_v<T, AppDeliverEffect>) {
-                on_deliver(v.msg);
+                on_deliver(v);
             }
         },
         e);
@@ -360,7 +360,9 @@ void NodeCore::sync_log(LogLevel level, std::string text) {
 
 // ---- delivery (exec/main.c deliver_fn) ----------------------------------------------------
 
-void NodeCore::on_deliver(const GroupMessage& m) {
+void NodeCore::on_deliver(const AppDeliverEffect& d) {
+    const GroupMessage& m = d.msg;
+    delivery_ = services::Delivery{m.sender, d.guarantee, d.ring_id};
     for (const std::string& g : m.groups) {
         if (g == "a") {
             deliver_exec(m);

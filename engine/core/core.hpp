@@ -186,7 +186,7 @@ class NodeCore final : private sync::Host, private services::Api {
     void run();  // takes the stack's effects one at a time, and key notifications
     void handle(StackEffect& e);
     void on_confchg(const ConfChgEffect& c);
-    void on_deliver(const GroupMessage& m);
+    void on_deliver(const AppDeliverEffect& d);
     void deliver_exec(const GroupMessage& m);
     void dispatch_notifications();
     void core_key_changed(const services::Notification& n);
@@ -214,6 +214,7 @@ class NodeCore final : private sync::Host, private services::Api {
     Instant now() const override { return now_; }
     const conf::Config& config() const override { return config_; }
     const TransportSnapshot& transport() const override { return transport_; }
+    const services::Delivery& delivery() const override { return delivery_; }
     bool mcast(ByteView message, Guarantee g) override;
     bool mcast_parts(std::span<const ByteView> parts, Guarantee g) override;
     bool room_for(std::size_t bytes) const override;
@@ -246,6 +247,7 @@ class NodeCore final : private sync::Host, private services::Api {
     std::vector<std::unique_ptr<services::Service>> extra_;  // their ownership
     std::map<ConnId, Conn> conns_;
     TransportSnapshot transport_;
+    services::Delivery delivery_;
     IpcSnapshot ipc_;
 
     std::vector<std::uint16_t> load_order_;  // ids of the services of group "a", as linked

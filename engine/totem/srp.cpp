@@ -237,16 +237,50 @@ void Srp::count_drop(wire::DecodeError e) {
     stats_.decode_errors[static_cast<std::size_t>(e)]++;
 }
 
-bool Srp::submit(Instant, ByteView payload, Guarantee g, bool force) {
+bool Srp::submit(Instant, ByteView payload, Guarantee g, bool force, std::uint64_t tag,
+                 std::optional<bool> to_trans_queue) {
     if (left_ || payload.size() > max_payload())
         return false;
-    auto& q = active_new_queue();
+    auto& q = to_trans_queue ? (*to_trans_queue ? new_q_trans_ : new_q_) : active_new_queue();
     if (!force && q.size() >= send_queue_max_) {
         stats_.send_queue_full++;
         return false;
     }
-    q.push_back(Pending{Bytes(payload.begin(), payload.end()), g});
+    q.push_back(Pending{Bytes(payload.begin(), payload.end()), g, tag});
     return true;
+}
+
+std::vector<std::uint64_t> Srp::unsent_tags() const {
+    std::vector<std::uint64_t> tags;
+    tags.reserve(pending_packets());
+    for (const auto* q : {&new_q_, &new_q_trans_})
+        for (const Pending& p : *q)
+            tags.push_back(p.tag);
+    std::sort(tags.begin(), tags.end());
+    return tags;
+}
+
+std::optional<std::uint64_t> Srp::oldest_unsent_tag() const {
+    std::optional<std::uint64_t> oldest;
+    for (const auto* q : {&new_q_, &new_q_trans_})
+        for (const Pending& p : *q)
+            if (!oldest || p.tag < *oldest)
+                oldest = p.tag;
+    return oldest;
+}
+
+std::map<std::uint64_t, bool> Srp::drop_pending(const std::vector<std::uint64_t>& tags) {
+    std::map<std::uint64_t, bool> dropped;
+    for (auto* q : {&new_q_, &new_q_trans_}) {
+        const bool trans = q == &new_q_trans_;
+        std::erase_if(*q, [&](const Pending& p) {
+            if (!std::binary_search(tags.begin(), tags.end(), p.tag))
+                return false;
+            dropped.emplace(p.tag, trans);
+            return true;
+        });
+    }
+    return dropped;
 }
 
 std::size_t Srp::send_queue_avail() const {
@@ -628,9 +662,17 @@ void Srp::handle_join(Instant now, ByteView datagram) {
         stats_.rx_from_excluded++;
         return;
     }
+    const NodeId from = join.system_from;
+    // A JOIN overtaken by newer news from its sender (a delayed datagram): acting on it would
+    // re-add nodes the sender has given up and fail the receiver's peers on stale evidence.
+    if (const auto known = known_ring_seq_.find(from);
+        known != known_ring_seq_.end() && join.ring_seq < known->second) {
+        stats_.rx_join_stale++;
+        return;
+    }
+    note_ring_seq(from, join.ring_seq);
     if (join.ring_seq > token_ring_id_seq_)
         token_ring_id_seq_ = join.ring_seq;
-    const NodeId from = join.system_from;
 
     switch (memb_state_) {
         case MembState::operational: {
@@ -658,6 +700,16 @@ void Srp::handle_join(Instant now, ByteView datagram) {
                 gather_enter(now, GatherReason::commit_interrupted, from);
             }
             break;
+    }
+}
+
+void Srp::note_ring_seq(NodeId node, std::uint64_t seq) {
+    auto it = known_ring_seq_.find(node);
+    if (it == known_ring_seq_.end()) {
+        if (known_ring_seq_.size() < known_ring_seq_max)
+            known_ring_seq_.emplace(node, seq);
+    } else if (it->second < seq) {
+        it->second = seq;
     }
 }
 
@@ -723,6 +775,7 @@ void Srp::handle_merge_detect(Instant now, ByteView datagram) {
         return;
     }
     stats_.memb_merge_detect_rx++;
+    note_ring_seq(r->system_from, r->ring_id.seq);
     if (r->ring_id == my_ring_id_)
         return;
     if (contains(excluded_, r->system_from)) {
@@ -884,7 +937,14 @@ void Srp::handle_commit_token(Instant now, ByteView datagram) {
                 recovery_enter(now, ct);
             break;
         case MembState::recovery:
-            if (my_id_ == my_ring_id_.rep && !originated_orf_token_) {
+            // Only the commit token of the second rotation starts the ring: the last member's
+            // retransmission of the first (token_seq one below what I sent on) may arrive while
+            // my second-rotation token to the next member was lost; originating the ORF token
+            // then would replace that token in my retransmit buffer, and the next member, still
+            // in COMMIT waiting for it, would never get it (a local choice,
+            // docs/protocol/deviations.md).
+            if (my_id_ == my_ring_id_.rep && !originated_orf_token_ &&
+                !seq_lt(ct.token_seq, second_rotation_token_seq_)) {
                 originated_orf_token_ = true;
                 log(LogLevel::debug, "Sending initial ORF token");
                 orf_token_send_initial(now);
@@ -905,6 +965,7 @@ void Srp::recovery_enter(Instant now, wire::CommitToken& ct) {
     std::uint32_t low_ring_aru = old_ring_state_high_seq_received_;
 
     commit_token_send(now, ct);  // second rotation
+    second_rotation_token_seq_ = ct.token_seq;
     my_token_seq_ = seqno_start_token - 1;
 
     // Transitional membership: members of my old ring that come from my old ring.
@@ -915,6 +976,18 @@ void Srp::recovery_enter(Instant now, wire::CommitToken& ct) {
             continue;
         if (ct.memb_list[static_cast<std::size_t>(it - ct.addr.begin())].ring_id == my_old_ring_id_)
             my_trans_memb_list_.push_back(n);
+    }
+
+    // Every member of the transitional configuration has what any of them delivered in the
+    // old ring (a safe message needed everyone; an agreed one comes after one): the bound up
+    // to which the old ring's safe messages are delivered in it at the change. The same for
+    // all of them: the second rotation's commit token carries everyone's high_delivered.
+    old_ring_safe_bound_ = my_high_delivered_;
+    for (std::size_t i = 0; i < ct.addr.size(); ++i) {
+        if (contains(my_trans_memb_list_, ct.addr[i]) &&
+            ct.memb_list[i].ring_id == my_old_ring_id_ &&
+            seq_lt(old_ring_safe_bound_, ct.memb_list[i].high_delivered))
+            old_ring_safe_bound_ = ct.memb_list[i].high_delivered;
     }
 
     bool local_received_flg = true;
@@ -1098,6 +1171,7 @@ void Srp::handle_mcast(Instant now, ByteView datagram) {
     }
     const wire::McastHeader& h = r->h;
     stats_.mcast_rx++;
+    note_ring_seq(h.system_from, h.ring_id.seq);
     const bool encapsulated =
         h.header.encapsulated == static_cast<std::uint8_t>(wire::Encapsulation::encapsulated);
     if (encapsulated && datagram.size() < 2 * wire::mcast_header_size) {
@@ -1166,6 +1240,15 @@ void Srp::deliver_to_app(bool skip, std::uint32_t end_point) {
     const std::uint32_t range = end_point - my_high_delivered_;
     TOTEM_ASSERT(range < queue_window);
     const std::uint32_t base = my_high_delivered_;
+    // Safe delivery (a local mode, docs/protocol/deviations.md): in the regular configuration
+    // a safe message, and everything after it, waits until it is known that every member has
+    // it — while OPERATIONAL, until two consecutive tokens' aru cover it (safe_point_); at
+    // the configuration change, if a member of the transitional configuration delivered it
+    // (old_ring_safe_bound_). What still waits is delivered in the transitional
+    // configuration, whose members all have it after recovery.
+    const std::uint32_t safe_upto =
+        memb_state_ == MembState::operational ? safe_point_ : old_ring_safe_bound_;
+    bool gap = false;  // transitional pass: a message of the old ring is missing before here
     for (std::uint32_t i = 1; i <= range; ++i) {
         const std::uint32_t seq = base + i;
         if (!regular_q_.in_range(seq))
@@ -1173,27 +1256,27 @@ void Srp::deliver_to_app(bool skip, std::uint32_t end_point) {
         const MsgPtr* m = regular_q_.get(seq);
         if (!m && !skip)
             break;
-        my_high_delivered_ = seq;
-        if (!m)
+        if (!m) {
+            my_high_delivered_ = seq;
+            gap = true;
             continue;
-        const StoredMsg& msg = **m;
-        // Safe delivery (a local mode, docs/protocol/deviations.md): while OPERATIONAL a safe
-        // message, and everything after it, waits until the token's aru shows every member
-        // has it. At a configuration change (OPERATIONAL entry) what waited is delivered with
-        // the rest of the old ring, in order, before the configuration changes.
-        if (memb_state_ == MembState::operational &&
-            msg.h.guarantee == static_cast<std::int32_t>(Guarantee::safe) &&
-            !seq_lte(seq, safe_point_)) {
-            my_high_delivered_ = seq - 1;
-            break;
         }
-        if (skip && !contains(my_deliver_memb_list_, msg.h.system_from))
+        const StoredMsg& msg = **m;
+        if (!skip && msg.h.guarantee == static_cast<std::int32_t>(Guarantee::safe) &&
+            !seq_lte(seq, safe_upto))
+            break;
+        my_high_delivered_ = seq;
+        // After a gap only messages of the transitional configuration's members (corosync's
+        // rule: what a departed member sent after the gap may depend on what is missing);
+        // before it, every sender's: such a message waited only for safe delivery.
+        if (skip && gap && !contains(my_deliver_memb_list_, msg.h.system_from))
             continue;
         DeliverEffect d;
         d.sender = msg.h.header.nodeid;
         d.payload.assign(msg.raw.begin() + wire::mcast_header_size, msg.raw.end());
         d.swapped = msg.swapped;
         d.guarantee = msg.h.guarantee == 1 ? Guarantee::safe : Guarantee::agreed;
+        d.ring_id = msg.h.ring_id;
         outbox_.push_back(std::move(d));
     }
 }
@@ -1436,8 +1519,10 @@ void Srp::handle_orf_token(Instant now, ByteView datagram) {
     sample_rotation(now);
     last_token_rx_ = now;
     if (token_source_) {
-        if (auto p = token_source_->take_for_token(send_queue_avail(), pending_packets()))
-            submit(now, p->payload, p->guarantee);
+        if (auto p = token_source_->take_for_token(send_queue_avail(), oldest_unsent_tag())) {
+            const bool queued = submit(now, p->payload, p->guarantee, false, p->tag);
+            TOTEM_ASSERT(queued);  // the source asked only with a free slot
+        }
     }
 
     const std::uint32_t last_aru = my_last_aru_;

@@ -87,6 +87,9 @@ struct DeliverEffect {
     Bytes payload;         // the totempg packet carried by the MCAST
     bool swapped = false;  // the payload is in the other byte order
     Guarantee guarantee = Guarantee::agreed;
+    // The ring the MCAST was sent in: its header's ring id (for a message recovered in
+    // RECOVERY, the old ring's, from the encapsulated header).
+    RingId ring_id;
 };
 struct ConfChgEffect {
     ConfChgType type = ConfChgType::regular;
@@ -118,11 +121,12 @@ class TokenSource {
     struct Packet {
         Bytes payload;
         Guarantee guarantee = Guarantee::agreed;
+        std::uint64_t tag = 0;  // the source's name for it (see submit())
     };
-    // `slots_avail`: free slots of the send queue; `packets_pending`: packets queued and not
-    // yet sent on the wire.
+    // `slots_avail`: free slots of the send queue; `oldest_unsent`: the lowest tag of the
+    // packets queued and not yet sent on the wire (none: all were sent).
     virtual std::optional<Packet> take_for_token(std::size_t slots_avail,
-                                                 std::size_t packets_pending) = 0;
+                                                 std::optional<std::uint64_t> oldest_unsent) = 0;
 };
 
 // ---- the state machine --------------------------------------------------------------------
@@ -140,15 +144,21 @@ class Srp {
     void on_timer(Instant now);
     // Queue one totempg packet (≤ max_payload()) for ordered broadcast. False when the send
     // queue is full (the caller retries later; nothing was queued); `force` ignores the limit
-    // (a re-pack of what was queued before, bounded by one message).
-    bool submit(Instant now, ByteView payload, Guarantee g = Guarantee::agreed, bool force = false);
-    // Packets queued by submit() and not sent yet; drop_pending() forgets them (the upper layer
-    // re-packs them after a configuration change).
+    // (a re-pack of what was queued before, bounded by one message). `tag`: the caller's name
+    // for the packet (totempg's emission index), reported back by unsent_tags(). The packet
+    // goes to the queue of the moment — the transitional one while the transitional
+    // configuration is not acknowledged — unless `to_trans_queue` names one (a re-pack puts a
+    // message back where it was).
+    bool submit(Instant now, ByteView payload, Guarantee g = Guarantee::agreed, bool force = false,
+                std::uint64_t tag = 0, std::optional<bool> to_trans_queue = std::nullopt);
+    // Packets queued by submit() and not sent yet.
     std::size_t pending_packets() const { return new_q_.size() + new_q_trans_.size(); }
-    void drop_pending() {
-        new_q_.clear();
-        new_q_trans_.clear();
-    }
+    // Their tags, ascending; the lowest of them.
+    std::vector<std::uint64_t> unsent_tags() const;
+    std::optional<std::uint64_t> oldest_unsent_tag() const;
+    // Forgets the queued packets with these tags (the upper layer re-packs them after a
+    // configuration change); returns, per tag dropped, whether it was in the transitional queue.
+    std::map<std::uint64_t, bool> drop_pending(const std::vector<std::uint64_t>& tags);
     // The upper layer finished synchronising after the last configuration change.
     void trans_ack();
     // Orderly shutdown: broadcast a LEAVE so the others re-form at once.
@@ -246,6 +256,7 @@ class Srp {
     struct Pending {
         Bytes payload;
         Guarantee guarantee = Guarantee::agreed;
+        std::uint64_t tag = 0;
     };
 
     // ---- handlers (one per message type), each validates and dispatches ----
@@ -330,10 +341,19 @@ class Srp {
     NodeList consensus_list_;
     NodeList left_voluntarily_;  // LEAVE received: logged as left, not failed
     NodeList excluded_;          // refused by the configuration check (exclude())
+    // The highest ring seq each node is known to have reached, from its JOINs, MCASTs and
+    // MERGE_DETECTs: a node's ring seq never goes back, so its JOIN with a lower one was sent
+    // before what we already know and is stale news (docs/protocol/deviations.md).
+    std::map<NodeId, std::uint64_t> known_ring_seq_;
+    static constexpr std::size_t known_ring_seq_max = 1024;  // entries; bounds untrusted input
+    void note_ring_seq(NodeId node, std::uint64_t seq);
     std::uint32_t my_aru_ = 0;
     std::uint32_t my_high_seq_received_ = 0;
     std::uint32_t my_high_delivered_ = 0;
     std::uint32_t safe_point_ = 0;  // every member of this ring has every seq up to here
+    // At the configuration change: the highest old-ring seq a member of the transitional
+    // configuration delivered (safe messages up to it are delivered in the old ring).
+    std::uint32_t old_ring_safe_bound_ = 0;
     std::uint32_t my_last_aru_ = 0;
     std::uint32_t my_token_seq_ = 0xFFFFFFFFu;
     std::uint32_t my_last_seq_ = 0;
@@ -349,6 +369,7 @@ class Srp {
     bool my_token_held_ = false;
     bool orf_token_discard_ = false;
     bool originated_orf_token_ = false;
+    std::uint32_t second_rotation_token_seq_ = 0;  // of the commit token recovery_enter sent
     bool waiting_trans_ack_ = true;
     std::uint32_t last_released_ = 0;
     std::uint32_t old_ring_state_aru_ = 0;

@@ -1,5 +1,7 @@
 #include "engine/totem/stack.hpp"
 
+#include <map>
+
 namespace totem {
 
 TotemStack::TotemStack(const SrpConfig& config, NodeId my_id, std::uint64_t stored_ring_seq,
@@ -51,6 +53,7 @@ void TotemStack::exclude(Instant now, NodeId node) {
 void TotemStack::trans_ack() {
     srp_.trans_ack();
     pg_.set_waiting_trans_ack(false);
+    waiting_ = false;
 }
 
 bool TotemStack::mcast(std::span<const std::string_view> groups, ByteView payload, Guarantee g) {
@@ -62,34 +65,57 @@ bool TotemStack::room_for(std::size_t bytes) const {
     return pg_.slots_needed(bytes) <= srp_.send_queue_avail();
 }
 
-bool TotemStack::submit_packet(ByteView packet, Guarantee g) {
-    return srp_.submit(now_, packet, g, forcing_);
+bool TotemStack::submit_packet(ByteView packet, Guarantee g, std::uint64_t tag) {
+    return srp_.submit(now_, packet, g, forcing_, tag, repack_queue_);
 }
 
-std::optional<TokenSource::Packet> TotemStack::take_for_token(std::size_t slots_avail,
-                                                              std::size_t packets_pending) {
-    auto p = pg_.take_flush(slots_avail, packets_pending);
+std::optional<TokenSource::Packet> TotemStack::take_for_token(
+    std::size_t slots_avail, std::optional<std::uint64_t> oldest_unsent) {
+    auto p = pg_.take_flush(slots_avail, oldest_unsent);
     if (!p)
         return std::nullopt;
-    return TokenSource::Packet{std::move(p->packet), p->guarantee};
+    return TokenSource::Packet{std::move(p->packet), p->guarantee, p->tag};
 }
 
 void TotemStack::on_confchg(const ConfChgEffect& c) {
-    if (c.type == ConfChgType::transitional) {
-        pg_.confchg(c.left);
+    // A departed member's partial message is kept through the transitional configuration: the
+    // rest of it may come there (a message that waited for safe delivery). The regular change
+    // drops every partial message.
+    if (c.type == ConfChgType::transitional)
         return;
-    }
     pg_.set_waiting_trans_ack(true);
     // No partial message crosses a configuration change at any member; a message this node had
-    // partly sent goes out again, whole, in the new ring.
+    // partly sent goes out again, whole, in the new ring — in the send queue it was in (Srp's
+    // normal queue waits for the end of sync, the transitional one does not).
     pg_.discard_partials();
-    const std::size_t unsent = srp_.pending_packets();
-    if (pg_.straddles(unsent)) {
-        srp_.drop_pending();
-        forcing_ = true;
-        pg_.resend_unsent(unsent, *this);
-        forcing_ = false;
+    // The packing buffer holds the tail of messages queued before this change: it goes to the
+    // queue they went to (the transitional one only if the last sync had not ended), not to
+    // the one the next token would flush it into.
+    const bool was_waiting = waiting_;
+    waiting_ = true;
+    if (auto p = pg_.take_flush(1, srp_.oldest_unsent_tag())) {
+        const bool queued = srp_.submit(now_, p->packet, p->guarantee, true, p->tag, was_waiting);
+        TOTEM_ASSERT(queued);
     }
+    const auto plan = pg_.plan_repack(srp_.unsent_tags());
+    if (!plan)
+        return;
+    const std::map<std::uint64_t, bool> dropped = srp_.drop_pending(plan->drop);
+    std::vector<Totempg::RepackMessage> normal, trans;
+    for (auto& m : pg_.take_repack(*plan)) {
+        // The queue of its first dropped packet (every re-packed message has one: the packing
+        // buffer was flushed above).
+        auto it = dropped.lower_bound(m.first_tag);
+        TOTEM_ASSERT(it != dropped.end() && it->first <= m.last_tag);
+        (it->second ? trans : normal).push_back(std::move(m));
+    }
+    forcing_ = true;
+    for (bool q : {false, true}) {
+        repack_queue_ = q;
+        pg_.pack_again(q ? trans : normal, *this);
+    }
+    repack_queue_.reset();
+    forcing_ = false;
 }
 
 std::optional<StackEffect> TotemStack::next_effect() {
@@ -110,7 +136,7 @@ std::optional<StackEffect> TotemStack::next_effect() {
             std::vector<GroupMessage> msgs;
             pg_.deliver(d->sender, d->payload, d->swapped, msgs);
             for (auto& m : msgs)
-                ready_.push_back(AppDeliverEffect{std::move(m)});
+                ready_.push_back(AppDeliverEffect{std::move(m), d->guarantee, d->ring_id});
             continue;
         }
         if (auto* c = std::get_if<ConfChgEffect>(&e))

@@ -23,6 +23,10 @@ namespace totem {
 
 struct AppDeliverEffect {
     GroupMessage msg;
+    // Of the totempg packet that completed the message: its guarantee (the strongest among the
+    // messages it packs) and the ring it was sent in.
+    Guarantee guarantee = Guarantee::agreed;
+    RingId ring_id;
 };
 using StackEffect = std::variant<SendEffect, AppDeliverEffect, ConfChgEffect, PersistRingSeqEffect,
                                  LogEffect, TokenSentEffect>;
@@ -83,18 +87,19 @@ class TotemStack : private PacketSink, private TokenSource {
 
   private:
     std::size_t packet_slots_avail() const override { return srp_.send_queue_avail(); }
-    bool submit_packet(ByteView packet, Guarantee g) override;
-    std::size_t packets_pending() const override { return srp_.pending_packets(); }
-    std::optional<TokenSource::Packet> take_for_token(std::size_t slots_avail,
-                                                      std::size_t packets_pending) override;
+    bool submit_packet(ByteView packet, Guarantee g, std::uint64_t tag) override;
+    std::optional<TokenSource::Packet> take_for_token(
+        std::size_t slots_avail, std::optional<std::uint64_t> oldest_unsent) override;
     bool srp_outbox_empty() const { return srp_.outbox_empty(); }
     void on_confchg(const ConfChgEffect& c);
 
     Srp srp_;
     Totempg pg_;
     Instant now_{};
-    bool forcing_ = false;           // re-packing after a configuration change: no slot limit
-    std::deque<Effect> pending_;     // Srp effects not taken yet
+    bool forcing_ = false;              // re-packing after a configuration change: no slot limit
+    std::optional<bool> repack_queue_;  // while re-packing: Srp's transitional queue or not
+    bool waiting_ = true;         // Srp waits for the transitional ack (it starts so, as corosync)
+    std::deque<Effect> pending_;  // Srp effects not taken yet
     std::deque<StackEffect> ready_;  // reassembled messages of one packet
 };
 

@@ -129,39 +129,100 @@ bool Totempg::mcast_iov(std::span<const std::string_view> groups, std::span<cons
     return true;
 }
 
-void Totempg::prune_sent(std::size_t unsent) {
-    TOTEM_ASSERT(unsent <= emitted_);
-    const std::uint64_t sent = emitted_ - unsent;
-    while (!outgoing_.empty() && outgoing_.front().last_packet < sent)
+void Totempg::prune_sent(std::optional<std::uint64_t> oldest_unsent) {
+    // A message is on the wire when its last packet is: emitted (not the packing buffer) and
+    // below every unsent tag.
+    const std::uint64_t bound = oldest_unsent ? std::min(*oldest_unsent, emitted_) : emitted_;
+    while (!outgoing_.empty() && outgoing_.front().last_packet < bound)
         outgoing_.pop_front();
 }
 
-bool Totempg::straddles(std::size_t unsent) const {
-    TOTEM_ASSERT(unsent <= emitted_);
-    const std::uint64_t sent = emitted_ - unsent;
-    for (const Outgoing& o : outgoing_)
-        if (o.first_packet < sent && o.last_packet >= sent)
-            return true;
-    return false;
+std::size_t Totempg::unsent_packets(const Outgoing& o,
+                                    const std::vector<std::uint64_t>& unsent) const {
+    std::size_t n = o.last_packet == emitted_ ? 1 : 0;  // its tail in the packing buffer
+    const std::uint64_t last_emitted = o.last_packet == emitted_ ? emitted_ - 1 : o.last_packet;
+    if (o.first_packet <= last_emitted && o.first_packet < emitted_) {
+        auto lo = std::lower_bound(unsent.begin(), unsent.end(), o.first_packet);
+        auto hi = std::upper_bound(unsent.begin(), unsent.end(), last_emitted);
+        n += static_cast<std::size_t>(hi - lo);
+    }
+    return n;
 }
 
-void Totempg::resend_unsent(std::size_t unsent, PacketSink& sink) {
-    prune_sent(unsent);
-    std::deque<Outgoing> again = std::move(outgoing_);
-    outgoing_.clear();
-    emitted_ -= unsent;
+std::optional<Totempg::RepackPlan> Totempg::plan_repack(
+    const std::vector<std::uint64_t>& unsent) const {
+    std::optional<std::uint64_t> from;  // the first packet of the earliest partly sent message
+    std::vector<std::size_t> left(outgoing_.size());
+    for (std::size_t i = 0; i < outgoing_.size(); ++i) {
+        const Outgoing& o = outgoing_[i];
+        left[i] = unsent_packets(o, unsent);
+        const std::size_t packets = o.last_packet - o.first_packet + 1;
+        if (left[i] > 0 && left[i] < packets && (!from || o.first_packet < *from))
+            from = o.first_packet;
+    }
+    if (!from)
+        return std::nullopt;
+    RepackPlan plan;
+    std::vector<bool> in(outgoing_.size(), false);
+    for (std::size_t i = 0; i < outgoing_.size(); ++i)
+        in[i] = left[i] > 0 && outgoing_[i].last_packet >= *from;
+    // A message before them that ends in a packet one of them starts in goes too.
+    for (std::size_t i = outgoing_.size(); i-- > 1;)
+        if (in[i] && !in[i - 1] && left[i - 1] > 0 &&
+            outgoing_[i - 1].last_packet == outgoing_[i].first_packet)
+            in[i - 1] = true;
+    for (std::size_t i = 0; i < outgoing_.size(); ++i) {
+        if (!in[i])
+            continue;
+        plan.messages.push_back(i);
+        const Outgoing& o = outgoing_[i];
+        auto lo = std::lower_bound(unsent.begin(), unsent.end(), o.first_packet);
+        auto hi = std::upper_bound(unsent.begin(), unsent.end(), o.last_packet);
+        plan.drop.insert(plan.drop.end(), lo, hi);
+    }
+    std::sort(plan.drop.begin(), plan.drop.end());
+    plan.drop.erase(std::unique(plan.drop.begin(), plan.drop.end()), plan.drop.end());
+    return plan;
+}
+
+std::vector<Totempg::RepackMessage> Totempg::take_repack(const RepackPlan& plan) {
+    std::vector<RepackMessage> out;
+    std::vector<bool> take(outgoing_.size(), false);
+    for (std::size_t i : plan.messages) {
+        TOTEM_ASSERT(i < outgoing_.size());
+        take[i] = true;
+        Outgoing& o = outgoing_[i];
+        out.push_back(RepackMessage{std::move(o.msg), o.g, o.first_packet, o.last_packet});
+    }
+    std::deque<Outgoing> keep;
+    for (std::size_t i = 0; i < outgoing_.size(); ++i)
+        if (!take[i])
+            keep.push_back(std::move(outgoing_[i]));
+    outgoing_ = std::move(keep);
+    // What the packing buffer held belongs to messages of the plan (their tail is unsent).
     pack_data_.clear();
     pack_lens_.clear();
     cursor_ = PackCursor{};
     pack_guarantee_ = Guarantee::agreed;
-    for (Outgoing& o : again) {
-        const ByteView whole(o.msg);
-        const std::uint64_t first_packet = emitted_;
-        pack(std::span<const ByteView>(&whole, 1), o.g, &sink);
-        o.first_packet = first_packet;
+    return out;
+}
+
+void Totempg::pack_again(std::span<const RepackMessage> msgs, PacketSink& sink) {
+    for (const RepackMessage& m : msgs) {
+        const ByteView whole(m.msg);
+        Outgoing o;
+        o.msg = m.msg;
+        o.g = m.g;
+        o.first_packet = emitted_;
+        pack(std::span<const ByteView>(&whole, 1), m.g, &sink);
         o.last_packet = pack_lens_.empty() ? emitted_ - 1 : emitted_;
         ++stats_.msgs_resent;
         outgoing_.push_back(std::move(o));
+    }
+    if (!pack_lens_.empty()) {
+        emit(sink, cursor_.continuation, 0, pack_guarantee_);
+        cursor_ = PackCursor{};
+        pack_guarantee_ = Guarantee::agreed;
     }
 }
 
@@ -278,18 +339,20 @@ Bytes Totempg::build_packet(std::uint8_t continuation, std::uint8_t fragmented) 
 
 void Totempg::emit(PacketSink& sink, std::uint8_t continuation, std::uint8_t fragmented,
                    Guarantee g) {
-    const bool queued = sink.submit_packet(build_packet(continuation, fragmented), g);
+    const std::uint64_t tag = emitted_;
+    const bool queued = sink.submit_packet(build_packet(continuation, fragmented), g, tag);
     TOTEM_ASSERT(queued);  // slots were checked before
 }
 
-std::optional<Totempg::FlushedPacket> Totempg::take_flush(std::size_t slots_avail,
-                                                          std::size_t packets_pending) {
-    prune_sent(packets_pending);
+std::optional<Totempg::FlushedPacket> Totempg::take_flush(
+    std::size_t slots_avail, std::optional<std::uint64_t> oldest_unsent) {
+    prune_sent(oldest_unsent);
     if (pack_lens_.empty())
         return std::nullopt;
     if (slots_avail == 0)
         return std::nullopt;  // corosync: totemsrp_avail() == 0, next token
-    FlushedPacket out{build_packet(cursor_.continuation, 0), pack_guarantee_};
+    const std::uint64_t tag = emitted_;
+    FlushedPacket out{build_packet(cursor_.continuation, 0), pack_guarantee_, tag};
     cursor_.continuation = 0;
     cursor_.count = 0;
     cursor_.used = 0;
@@ -297,9 +360,9 @@ std::optional<Totempg::FlushedPacket> Totempg::take_flush(std::size_t slots_avai
     return out;
 }
 
-void Totempg::flush(PacketSink& sink) {
-    if (auto p = take_flush(sink.packet_slots_avail(), sink.packets_pending())) {
-        const bool queued = sink.submit_packet(p->packet, p->guarantee);
+void Totempg::flush(PacketSink& sink, std::optional<std::uint64_t> oldest_unsent) {
+    if (auto p = take_flush(sink.packet_slots_avail(), oldest_unsent)) {
+        const bool queued = sink.submit_packet(p->packet, p->guarantee, p->tag);
         TOTEM_ASSERT(queued);
     }
 }

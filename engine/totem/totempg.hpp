@@ -36,9 +36,9 @@ class PacketSink {
     // Free slots in the send queue (each packet takes one).
     virtual std::size_t packet_slots_avail() const = 0;
     // Queue one packet; false when full (the caller checked slots first, so this is a bug).
-    virtual bool submit_packet(ByteView packet, Guarantee g) = 0;
-    // Packets queued and not yet sent on the wire (in submission order, sent first-in first).
-    virtual std::size_t packets_pending() const = 0;
+    // `tag` is the packet's emission index (how many packets Totempg handed out before it): the
+    // sink reports, by tag, which packets are not on the wire yet (Srp::unsent_tags).
+    virtual bool submit_packet(ByteView packet, Guarantee g, std::uint64_t tag) = 0;
 };
 
 // One application message as delivered upward.
@@ -93,15 +93,17 @@ class Totempg {
     bool mcast_parts(std::span<const std::string_view> groups, std::span<const ByteView> parts,
                      Guarantee g, PacketSink& sink);
     // The token arrived: the partly filled packet, if any and if the send queue has a slot
-    // (`slots_avail`); `packets_pending` of the packets handed out so far are not on the wire
-    // yet. Srp pulls this while it holds the token (no call back into Srp).
+    // (`slots_avail`); `oldest_unsent` is the lowest tag not on the wire yet (none: all went).
+    // Srp pulls this while it holds the token (no call back into Srp).
     struct FlushedPacket {
         Bytes packet;
         Guarantee guarantee = Guarantee::agreed;
+        std::uint64_t tag = 0;
     };
-    std::optional<FlushedPacket> take_flush(std::size_t slots_avail, std::size_t packets_pending);
+    std::optional<FlushedPacket> take_flush(std::size_t slots_avail,
+                                            std::optional<std::uint64_t> oldest_unsent);
     // take_flush() into a sink (tests).
-    void flush(PacketSink& sink);
+    void flush(PacketSink& sink, std::optional<std::uint64_t> oldest_unsent = std::nullopt);
     // Slots a message of `bytes` bytes needs (corosync's byte_count_send_ok rule).
     std::size_t slots_needed(std::size_t bytes) const;
 
@@ -114,14 +116,30 @@ class Totempg {
     // A configuration change was installed (regular configuration): no partial message of any
     // sender survives it, at every member alike, so that joiners and old members agree.
     void discard_partials();
-    // True when a message was partly sent before the change: `unsent` of the packets handed to
-    // the sink were not sent on the wire yet, and one of them continues a message whose start
-    // was sent (and has now been discarded at every receiver).
-    bool straddles(std::size_t unsent) const;
-    // The sink dropped its `unsent` packets: pack again, from a fresh start, every message
-    // that was not completely sent — the straddling one whole — into the sink (which must take
-    // them without a slot check). Keeps each sender's order.
-    void resend_unsent(std::size_t unsent, PacketSink& sink);
+
+    // A message partly sent before a configuration change (its start went out in the old ring,
+    // its rest did not) must go out again, whole: every receiver dropped its start. `unsent`:
+    // the tags of the packets not on the wire (ascending; the packing buffer counts as unsent).
+    // The plan names the queued packets to drop and the messages to pack again: every message
+    // with an unsent packet from the earliest such message on, and those sharing a packet with
+    // them. Nothing when no message was partly sent. (The send queue may be two queues —
+    // Srp's normal one and the transitional one — so unsent packets need not be the last ones.)
+    struct RepackPlan {
+        std::vector<std::uint64_t> drop;  // tags, ascending
+        std::vector<std::size_t> messages;
+    };
+    std::optional<RepackPlan> plan_repack(const std::vector<std::uint64_t>& unsent) const;
+    struct RepackMessage {
+        Bytes msg;  // group header + payload
+        Guarantee g = Guarantee::agreed;
+        std::uint64_t first_tag = 0, last_tag = 0;  // of its packets before
+    };
+    // Removes the plan's messages (and the packing buffer) for packing again.
+    std::vector<RepackMessage> take_repack(const RepackPlan& plan);
+    // Packs them again from a fresh start, whole and in order, into the sink (which must take
+    // them without a slot check), the last packet included (so that another batch does not
+    // share it).
+    void pack_again(std::span<const RepackMessage> msgs, PacketSink& sink);
     // While Srp waits for the transitional ack, reassembly uses a separate buffer set (§6.5).
     void set_waiting_trans_ack(bool waiting);
 
@@ -178,7 +196,7 @@ class Totempg {
     std::map<NodeId, Assembly> normal_, trans_;
     bool waiting_trans_ack_ = true;
     std::vector<std::uint16_t> rx_lens_;  // scratch
-    // Messages not yet known to be completely on the wire, for resend_unsent(): each with the
+    // Messages not yet known to be completely on the wire, for plan_repack(): each with the
     // index of the packet holding its first and its last byte (emitted_ = packets so far).
     struct Outgoing {
         Bytes msg;  // group header + payload
@@ -188,7 +206,8 @@ class Totempg {
     };
     std::deque<Outgoing> outgoing_;
     std::uint64_t emitted_ = 0;
-    void prune_sent(std::size_t unsent);
+    void prune_sent(std::optional<std::uint64_t> oldest_unsent);
+    std::size_t unsent_packets(const Outgoing& o, const std::vector<std::uint64_t>& unsent) const;
     TotempgStats stats_;
 };
 

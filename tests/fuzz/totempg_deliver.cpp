@@ -24,11 +24,10 @@ namespace {
 class Sink : public PacketSink {
   public:
     std::size_t packet_slots_avail() const override { return 1u << 20; }
-    bool submit_packet(ByteView packet, Guarantee) override {
+    bool submit_packet(ByteView packet, Guarantee, std::uint64_t) override {
         packets.emplace_back(packet.begin(), packet.end());
         return true;
     }
-    std::size_t packets_pending() const override { return 0; }
     std::vector<Bytes> packets;
 };
 

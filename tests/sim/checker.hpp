@@ -67,8 +67,15 @@ enum class Violation : std::uint8_t {
     ring_membership,
     confchg_sequence,
     trans_subset,
+    trans_exact,
+    sending_config,
+    guarantee,
+    safe_delivery,
     liveness_ring,
     liveness_delivery,
+    partition_progress,
+    sync_progress,
+    cmap_sync,
     event_budget,
     count
 };

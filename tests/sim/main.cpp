@@ -195,6 +195,9 @@ int main(int argc, char** argv) {
         coverage.pauses_detected += s.coverage.pauses_detected;
         coverage.decode_errors += s.coverage.decode_errors;
         coverage.trans_deliveries += s.coverage.trans_deliveries;
+        coverage.held_back += s.coverage.held_back;
+        coverage.stale_arrivals += s.coverage.stale_arrivals;
+        coverage.bursts += s.coverage.bursts;
         events += s.events;
         backpressure += s.backpressure;
         virtual_us += s.virtual_us;
@@ -277,14 +280,19 @@ int main(int argc, char** argv) {
     std::printf(
         ";\n            mcast retransmits %llu, rtr requests %llu, token retransmits %llu, "
         "consensus timeouts %llu, pauses detected %llu, transitional deliveries %llu, "
-        "decode errors %llu\n",
+        "decode errors %llu\n"
+        "            copies held back %llu (arriving after the receiver's ring changed %llu), "
+        "reordering bursts %llu\n",
         static_cast<unsigned long long>(coverage.mcast_retx),
         static_cast<unsigned long long>(coverage.rtr_requested),
         static_cast<unsigned long long>(coverage.token_retransmits),
         static_cast<unsigned long long>(coverage.consensus_timeouts),
         static_cast<unsigned long long>(coverage.pauses_detected),
         static_cast<unsigned long long>(coverage.trans_deliveries),
-        static_cast<unsigned long long>(coverage.decode_errors));
+        static_cast<unsigned long long>(coverage.decode_errors),
+        static_cast<unsigned long long>(coverage.held_back),
+        static_cast<unsigned long long>(coverage.stale_arrivals),
+        static_cast<unsigned long long>(coverage.bursts));
     std::printf(
         "  events %llu, virtual time %.1f s; liveness reached in %llu of %llu runs "
         "(mean %.0f ms, max %.0f ms after the heal)\n",

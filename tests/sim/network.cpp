@@ -1,5 +1,7 @@
 #include "tests/sim/network.hpp"
 
+#include <algorithm>
+
 namespace totem::sim {
 
 NetworkModel::NetworkModel(std::size_t n)
@@ -33,6 +35,18 @@ bool NetworkModel::partitioned() const {
     return false;
 }
 
+bool NetworkModel::asymmetric() const {
+    for (bool b : blocked_) {
+        if (b)
+            return true;
+    }
+    for (bool d : deaf_) {
+        if (d)
+            return true;
+    }
+    return false;
+}
+
 void NetworkModel::route(Prng& prng, std::size_t from, bool broadcast, std::size_t to,
                          std::vector<Copy>& out) {
     const std::size_t n = up_.size();
@@ -47,12 +61,16 @@ void NetworkModel::route(Prng& prng, std::size_t from, bool broadcast, std::size
         // of one probability does not shift the random stream of the rest of the run.
         const bool lost = prng.chance_ppm(params.loss_ppm);
         const bool dup = prng.chance_ppm(params.dup_ppm);
-        const auto lat1 = static_cast<std::int64_t>(
+        auto lat1 = static_cast<std::int64_t>(
             prng.range(static_cast<std::uint64_t>(params.latency_min_us),
                        static_cast<std::uint64_t>(params.latency_max_us)));
         const auto lat2 = static_cast<std::int64_t>(
             prng.range(static_cast<std::uint64_t>(params.latency_min_us),
                        static_cast<std::uint64_t>(params.latency_max_us)));
+        const bool stale = prng.chance_ppm(params.stale_ppm);
+        const auto lat_stale = static_cast<std::int64_t>(prng.range(
+            static_cast<std::uint64_t>(params.latency_max_us),
+            static_cast<std::uint64_t>(std::max(params.latency_max_us, params.stale_max_us))));
         if (!connected(from, d)) {
             dropped_partition++;
             continue;
@@ -65,7 +83,11 @@ void NetworkModel::route(Prng& prng, std::size_t from, bool broadcast, std::size
             dropped_loss++;
             continue;
         }
-        out.push_back(Copy{d, lat1});
+        if (stale) {
+            delayed++;
+            lat1 = lat_stale;
+        }
+        out.push_back(Copy{d, lat1, stale});
         if (dup) {
             duplicated++;
             out.push_back(Copy{d, lat2});

@@ -21,6 +21,11 @@ struct LinkParams {
     std::int64_t latency_min_us = 100;  // each copy's latency is uniform in [min, max]
     std::int64_t latency_max_us = 1000;
     std::int64_t self_latency_us = 10;  // loopback
+    // A small share of copies is held back: latency uniform in [latency_max_us,
+    // stale_max_us] (up to several token timeouts), so packets of old rings arrive in later
+    // ones.
+    std::uint32_t stale_ppm = 0;
+    std::int64_t stale_max_us = 0;
 };
 
 class NetworkModel {
@@ -31,6 +36,7 @@ class NetworkModel {
     struct Copy {
         std::size_t to = 0;
         std::int64_t latency_us = 0;
+        bool held_back = false;  // one of the stale_ppm share
     };
     // Copies of one datagram sent by `from`: to every node (`broadcast`) or to `to` only.
     // Appends to `out`; draws from `prng` in a fixed order.
@@ -53,10 +59,14 @@ class NetworkModel {
     // Back to one group, every link working, nobody deaf.
     void heal();
     bool partitioned() const;
+    std::uint32_t group(std::size_t node) const { return group_[node]; }
+    // Some link works in one direction only (block()) or some node is deaf.
+    bool asymmetric() const;
 
     LinkParams params;
     std::uint64_t dropped_loss = 0, dropped_partition = 0, dropped_down = 0, duplicated = 0;
     std::uint64_t dropped_deaf = 0;
+    std::uint64_t delayed = 0;  // copies held back (stale_ppm)
 
   private:
     std::vector<bool> up_;

@@ -71,6 +71,42 @@ TEST_CASE("network: loss, duplication and latency follow the parameters") {
     CHECK(net.dropped_loss < 8000);
 }
 
+TEST_CASE("network: a share of the copies is held back up to stale_max_us") {
+    NetworkModel net(3);
+    net.params.latency_min_us = 100;
+    net.params.latency_max_us = 900;
+    net.params.stale_ppm = 100'000;  // 10 %
+    net.params.stale_max_us = 2'000'000;
+    Prng p(7);
+    std::vector<NetworkModel::Copy> out;
+    std::size_t held = 0, late = 0, copies = 0;
+    for (int i = 0; i < 10000; ++i) {
+        out.clear();
+        net.route(p, 0, true, 0, out);
+        for (const auto& c : out) {
+            if (c.to == 0) {
+                CHECK(!c.held_back);  // loopback is never held back
+                continue;
+            }
+            ++copies;
+            CHECK(c.latency_us >= 100);
+            CHECK(c.latency_us <= 2'000'000);
+            if (c.held_back) {
+                ++held;
+                CHECK(c.latency_us >= 900);
+                late += c.latency_us > 1'000'000 ? 1 : 0;
+            } else {
+                CHECK(c.latency_us <= 900);
+            }
+        }
+    }
+    CHECK(copies == 20000);
+    CHECK(held > 1800);  // 10 % of 20000
+    CHECK(held < 2200);
+    CHECK(net.delayed == held);
+    CHECK(late > held / 3);  // uniform up to 2 s: about half beyond 1 s
+}
+
 TEST_CASE("network: partitions, heals and down nodes") {
     NetworkModel net(4);
     Prng p(2);

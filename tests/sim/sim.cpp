@@ -9,7 +9,9 @@
 #include <stdexcept>
 #include <variant>
 
-#include "engine/totem/stack.hpp"
+#include "conf/load.hpp"
+#include "engine/core/core.hpp"
+#include "proto/ipc.hpp"
 #include "tests/sim/event_queue.hpp"
 
 namespace totem::sim {
@@ -22,6 +24,7 @@ constexpr std::int64_t liveness_check_interval_us = 5'000;
 constexpr std::size_t large_message_max = 1024 * 1024 - 1024;
 constexpr std::uint64_t run_stream_salt = 0x5eedf00d5eedf00dULL;
 constexpr std::uint64_t deaf_stream_salt = 0xdeaf0fdeaf0fdeafULL;
+constexpr std::uint64_t config_stream_salt = 0xc0f1c0f1c0f1c0f1ULL;
 
 std::int64_t ms_us(std::int64_t ms) {
     return ms * 1000;
@@ -43,19 +46,21 @@ SrpConfig derive_srp(std::int64_t token_ms) {
 }  // namespace
 
 std::string RunConfig::describe() const {
-    char buf[512];
-    std::snprintf(buf, sizeof buf,
-                  "seed=%" PRIu64 " nodes=%u loss=%u%% dup=%u.%u%% latency=%" PRId64 "..%" PRId64
-                  "us faults=%s token=%" PRId64 "ms consensus=%" PRId64
-                  "ms window=%u max_messages=%u netmtu=%u fault_phase=%" PRId64
-                  "ms msg_gap<=%ums large=%uppm send_join=%" PRId64
-                  "ms heartbeat_failures=%u cancel_hold_on_rtr=%d deaf=%d fail_recv=%u",
-                  seed, nodes, loss_pct, link.dup_ppm / 10000, link.dup_ppm / 1000 % 10,
-                  link.latency_min_us, link.latency_max_us, faults ? "on" : "off",
-                  srp.token.to_ms(), srp.consensus.to_ms(), srp.window_size, srp.max_messages,
-                  srp.net_mtu, fault_phase_us / 1000, msg_interval_max_ms, large_ppm,
-                  srp.send_join.to_ms(), srp.heartbeat_failures_allowed,
-                  srp.cancel_token_hold_on_retransmit ? 1 : 0, deaf ? 1 : 0, srp.fail_recv_const);
+    char buf[640];
+    std::snprintf(
+        buf, sizeof buf,
+        "seed=%" PRIu64 " nodes=%u loss=%u%% dup=%u.%u%% latency=%" PRId64 "..%" PRId64
+        "us faults=%s token=%" PRId64 "ms consensus=%" PRId64
+        "ms window=%u max_messages=%u netmtu=%u fault_phase=%" PRId64
+        "ms msg_gap<=%ums large=%uppm send_join=%" PRId64
+        "ms heartbeat_failures=%u cancel_hold_on_rtr=%d deaf=%d fail_recv=%u "
+        "stale=%uppm<=%" PRId64 "ms bursts=%u<=%" PRId64 "us fault_phase_x%u",
+        seed, nodes, loss_pct, link.dup_ppm / 10000, link.dup_ppm / 1000 % 10, link.latency_min_us,
+        link.latency_max_us, faults ? "on" : "off", srp.token.to_ms(), srp.consensus.to_ms(),
+        srp.window_size, srp.max_messages, srp.net_mtu, fault_phase_us / 1000, msg_interval_max_ms,
+        large_ppm, srp.send_join.to_ms(), srp.heartbeat_failures_allowed,
+        srp.cancel_token_hold_on_retransmit ? 1 : 0, deaf ? 1 : 0, srp.fail_recv_const,
+        link.stale_ppm, link.stale_max_us / 1000, bursts, burst_latency_max_us, fault_phase_factor);
     return buf;
 }
 
@@ -107,6 +112,30 @@ RunConfig draw_config(std::uint64_t seed, const RunOptions& o) {
     c.fault_phase_us = ms_us(token_ms) * static_cast<std::int64_t>(p.range(2, 6));
     c.msg_interval_max_ms = static_cast<std::uint32_t>(p.range(10, 250));
     c.large_ppm = p.below(4) == 0 ? static_cast<std::uint32_t>(p.range(1000, 20000)) : 0;
+    // The widened network: in half the seeds 0.1..1 % of the copies are held back up to
+    // 2..4 token timeouts (packets of old rings arrive in later ones); in half the seeds 1..3
+    // bursts of reordering with latencies up to 5..30 ms; in a quarter of the seeds a fault
+    // phase 3..5 times as long (stable stretches of several rounds: partition_progress).
+    const std::uint64_t u_stale = p.next(), u_burst = p.next(), u_long = p.next();
+    if (u_stale % 2 == 0) {
+        c.link.stale_ppm = static_cast<std::uint32_t>(1000 + (u_stale >> 8) % 9001);
+        c.link.stale_max_us = ms_us(token_ms) * static_cast<std::int64_t>(2 + (u_stale >> 40) % 3);
+    }
+    if (u_burst % 2 == 0) {
+        c.bursts = static_cast<std::uint32_t>(1 + (u_burst >> 8) % 3);
+        c.burst_latency_max_us = static_cast<std::int64_t>(5000 + (u_burst >> 16) % 25001);
+    }
+    if (u_long % 4 == 0) {
+        c.fault_phase_factor = static_cast<std::uint32_t>(3 + (u_long >> 8) % 3);
+        c.fault_phase_us *= c.fault_phase_factor;
+    }
+    // In half the seeds every node runs with a totem.config_version (cmap's sync carries it).
+    // Its own stream: the other draws stay as they were.
+    {
+        Prng v(seed ^ config_stream_salt);
+        if (v.below(2))
+            c.config_version = v.range(1, 1000);
+    }
     if (o.deaf) {
         c.deaf = true;
         Prng d(seed ^ deaf_stream_salt);
@@ -131,6 +160,18 @@ std::string describe_datagram(ByteView d) {
     s += " " + std::to_string(d.size()) + " bytes, nodeid " + std::to_string(nodeid);
     if (type == 1)
         s += d[4] == 1 ? ", encapsulated" : "";
+    if (type == 3) {
+        if (auto j = wire::decode_join(d)) {
+            auto list = [](const NodeList& l) {
+                std::string out;
+                for (auto x : l)
+                    out += (out.empty() ? "" : ",") + std::to_string(x);
+                return "[" + out + "]";
+            };
+            s += ", ring seq " + std::to_string(j->ring_seq) + ", proc " + list(j->proc_list) +
+                 ", failed " + list(j->failed_list);
+        }
+    }
     return s;
 }
 
@@ -139,6 +180,8 @@ struct PacketEvent {
     std::uint32_t to_incarnation = 0;
     std::size_t from = 0;
     std::shared_ptr<const Bytes> data;
+    // Held back by the network: the receiver's count of configuration changes when it was sent.
+    std::optional<std::uint64_t> held_since_confchgs;
 };
 struct TimerEvent {
     std::size_t node = 0;
@@ -161,8 +204,11 @@ struct UnpauseEvent {
     std::int64_t gap_us = 0;
 };
 struct LivenessCheckEvent {};
+struct BurstEvent {
+    bool begin = true;
+};
 using Event = std::variant<PacketEvent, TimerEvent, StartEvent, WorkloadEvent, FaultEvent,
-                           HealEvent, LivenessCheckEvent, UnpauseEvent>;
+                           HealEvent, LivenessCheckEvent, UnpauseEvent, BurstEvent>;
 
 enum class FaultKind : std::uint8_t { partition, heal, crash, restart, leave, pause, oneway, deaf };
 
@@ -180,9 +226,97 @@ struct PendingMessage {
     std::uint32_t flags = 0;
 };
 
+// The workload's service (id 40, outside corosync's ids): its one IPC request (flow
+// controlled, as a CPG mcast is) carries a guarantee word and a workload payload and multicasts
+// it; every delivery and every Totem configuration change goes to the simulator's trace. The
+// simulated node is a whole NodeCore — Srp, totempg, sync, cmap, cfg, pload, the config
+// check — and this service is its client-facing load, reached through the core's IPC path.
+class Recorder {
+  public:
+    virtual ~Recorder() = default;
+    virtual void delivered(std::size_t node, const services::Delivery& d, ByteView payload) = 0;
+    virtual void configuration(std::size_t node, const services::ConfChg& c) = 0;
+};
+
+class SimLoad final : public services::Service {
+  public:
+    static constexpr std::uint16_t service_id = 40;
+    static constexpr std::size_t request_header_size = 24;  // qb header + guarantee u32 + pad
+    SimLoad(services::Api& api, Recorder& rec, std::size_t node)
+        : Service(api), rec_(rec), node_(node) {}
+    services::ServiceInfo info() const override {
+        return {service_id, "simload", "simulator workload", "totemd_simload", 1, 1};
+    }
+    services::FlowControl flow_control(std::int32_t) const override {
+        return services::FlowControl::required;
+    }
+    void lib_request(services::ConnId conn, std::int32_t, ByteView request) override {
+        Reader r(request.subspan(16));
+        const auto g = r.u32() ? Guarantee::safe : Guarantee::agreed;
+        const ByteView payload = request.subspan(request_header_size);
+        Bytes m;
+        Writer w(m);
+        w.u32(std::uint32_t{service_id} << 16);
+        w.u32(0);
+        w.u32(static_cast<std::uint32_t>(16 + payload.size()));
+        w.u32(0);
+        w.bytes(payload);
+        const bool ok = api_.mcast(m, g);
+        Bytes res;
+        Writer x(res);
+        x.i32(0);
+        x.u32(0);
+        x.i32(24);
+        x.u32(0);
+        x.i32(static_cast<std::int32_t>(ok ? proto::CsError::ok : proto::CsError::err_try_again));
+        x.u32(0);
+        api_.respond(conn, res);
+    }
+    void exec(NodeId, std::uint16_t, ByteView message) override {
+        rec_.delivered(node_, api_.delivery(), message.subspan(16));
+    }
+    void confchg(const services::ConfChg& c) override { rec_.configuration(node_, c); }
+
+  private:
+    Recorder& rec_;
+    std::size_t node_;
+};
+
+// The configuration every simulated node reads (its Totem timers come from the run's draw).
+std::string sim_config_text(std::uint32_t nodes, const SrpConfig& srp,
+                            std::uint64_t config_version) {
+    std::string s = "totem {\nversion: 2\ncluster_name: sim\ntransport: knet\ntoken: " +
+                    std::to_string(srp.token.to_ms()) + "\nnetmtu: " + std::to_string(srp.net_mtu) +
+                    (config_version ? "\nconfig_version: " + std::to_string(config_version) : "") +
+                    "\n}\nnodelist {\n";
+    for (std::uint32_t i = 1; i <= nodes; ++i)
+        s += "node {\nring0_addr: 10.250.0." + std::to_string(i) +
+             "\nnodeid: " + std::to_string(i) + "\n}\n";
+    return s + "}\nlogging {\nto_stderr: no\nto_syslog: no\n}\n";
+}
+
+conf::Config sim_config(std::uint32_t nodes, const SrpConfig& srp, std::uint64_t config_version,
+                        NodeId id) {
+    conf::LoadOptions o;
+    o.derive.local_nodeid = id;
+    conf::HostEnv h;
+    h.hostname = "sim" + std::to_string(id);
+    o.host = h;
+    o.uidgid_dir = "";
+    auto r = conf::load_text(sim_config_text(nodes, srp, config_version), "sim.conf",
+                             conf::Format::Conf, o);
+    if (!r)
+        throw std::runtime_error("the simulator's config: " + r.error().str());
+    return std::move(r->config);
+}
+
 struct Node {
     NodeId id = 0;
-    std::unique_ptr<TotemStack> stack;
+    std::unique_ptr<core::NodeCore> core;
+    SimLoad* load = nullptr;                    // inside core
+    std::optional<services::ConnId> conn;       // the workload's IPC connection
+    std::optional<std::int32_t> last_response;  // its last answer (cs_error_t)
+    std::uint64_t syncs_seen = 0;
     bool up = false;
     std::uint32_t incarnation = 0;  // of the current (or last) life
     bool ever_started = false;
@@ -200,9 +334,10 @@ struct Node {
     std::set<MsgId> probes_delivered;
     std::int64_t paused_until_us = 0;
     std::uint64_t fragments_thrown = 0;  // the stack's totempg rx_fragment_lost, last seen
+    std::uint64_t confchgs = 0;          // configuration changes of this life
 };
 
-class Simulation {
+class Simulation final : private Recorder {
   public:
     Simulation(const RunConfig& c, const RunOptions& o)
         : c_(c), o_(o), prng_(c.seed ^ run_stream_salt), net_(c.nodes), queue_(pending_events_max) {
@@ -213,6 +348,13 @@ class Simulation {
             result_.trace.nodes.push_back(nodes_[i].id);
         }
         result_.config = c;
+        result_.trace.loss_pct = c.loss_pct;
+        result_.trace.token_us = c.srp.token.us;
+        result_.trace.consensus_us = c.srp.consensus.us;
+        result_.trace.join_us = c.srp.join.us;
+        result_.trace.config_version = c.config_version;
+        for (std::size_t i = 0; i < nodes_.size(); ++i)
+            configs_.push_back(sim_config(c.nodes, c.srp, c.config_version, nodes_[i].id));
     }
 
     RunResult run() {
@@ -278,6 +420,18 @@ class Simulation {
                 faults_.push_back(std::move(f));
             }
         }
+        // Reordering bursts (the run's stream, after the faults).
+        for (std::uint32_t k = 0; k < c_.bursts; ++k) {
+            const auto at = static_cast<std::int64_t>(
+                prng_.below(static_cast<std::uint64_t>(c_.fault_phase_us)));
+            const auto length = static_cast<std::int64_t>(
+                prng_.range(static_cast<std::uint64_t>(c_.srp.token.us / 4),
+                            static_cast<std::uint64_t>(c_.srp.token.us * 2)));
+            push(at, BurstEvent{true});
+            push(std::min(at + length, heal_at_us_), BurstEvent{false});
+            result_.trace.bursts.emplace_back(
+                at, std::min(at + length, heal_at_us_) + c_.burst_latency_max_us);
+        }
         std::stable_sort(faults_.begin(), faults_.end(),
                          [](const Fault& a, const Fault& b) { return a.at_us < b.at_us; });
         for (std::size_t k = 0; k < faults_.size(); ++k) {
@@ -302,11 +456,34 @@ class Simulation {
             now_us_ = entry.time_us;
             result_.stats.events++;
             std::visit([&](auto& ev) { handle(ev); }, entry.value);
+            if (std::holds_alternative<StartEvent>(entry.value) ||
+                std::holds_alternative<FaultEvent>(entry.value) ||
+                std::holds_alternative<UnpauseEvent>(entry.value) ||
+                std::holds_alternative<HealEvent>(entry.value))
+                record_topology();
         }
         result_.stats.virtual_us = now_us_;
     }
 
     Instant now() const { return Instant{now_us_}; }
+
+    // The topology as it is now, if it changed (fault phase and heal only).
+    void record_topology() {
+        if (now_us_ > heal_at_us_)
+            return;
+        TopologyRecord t;
+        t.time_us = now_us_;
+        for (std::size_t i = 0; i < nodes_.size(); ++i) {
+            t.group.push_back(net_.group(i));
+            t.up.push_back(nodes_[i].up);
+            t.paused.push_back(nodes_[i].up && nodes_[i].paused_until_us > now_us_);
+        }
+        t.asymmetric = net_.asymmetric();
+        auto& log = result_.trace.topology;
+        if (!log.empty() && log.back().same_state(t))
+            return;
+        log.push_back(std::move(t));
+    }
 
     void hash_event(std::uint8_t kind, std::uint64_t a, std::uint64_t b) {
         hash_.u64(static_cast<std::uint64_t>(now_us_));
@@ -334,10 +511,12 @@ class Simulation {
         if (defer(n, ev))
             return;
         result_.stats.packets_received++;
+        if (ev.held_since_confchgs && *ev.held_since_confchgs != n.confchgs)
+            result_.stats.coverage.stale_arrivals++;
         if (o_.trace)
             trace_line(ev.to, "rx from " + std::to_string(ev.from + 1) + ": " +
                                   describe_datagram(ByteView(*ev.data)));
-        n.stack->on_packet(now(), ByteView(*ev.data));
+        n.core->on_packet(now(), ByteView(*ev.data));
         drain(ev.to);
     }
 
@@ -352,7 +531,7 @@ class Simulation {
         }
         n.timer_at_us.reset();
         // The event may be early: a deadline that moved later did not re-arm (see drain()).
-        const auto d = n.stack->next_deadline();
+        const auto d = n.core->next_deadline();
         if (!d)
             return;
         if (d->us > now_us_) {
@@ -362,7 +541,7 @@ class Simulation {
         hash_event(2, ev.node, 0);
         if (o_.trace)
             trace_line(ev.node, "timer");
-        n.stack->on_timer(now());
+        n.core->on_timer(now());
         drain(ev.node);
     }
 
@@ -378,13 +557,11 @@ class Simulation {
         if (defer(n, ev))
             return;
         hash_event(4, ev.node, 0);
-        if (!n.stack->srp().waiting_trans_ack()) {
-            // Until the sync layer exists, this models its block: no application message is
-            // submitted while the transitional configuration is not acknowledged.
-            if (!n.pending)
-                n.pending = draw_message(n);
-            try_submit(ev.node);
-        }
+        // While a sync runs the core refuses the request (flow control), as it refuses a
+        // client's: the message waits and is offered again at the next tick.
+        if (!n.pending)
+            n.pending = draw_message(n);
+        try_submit(ev.node);
         push(now_us_ + ms_us(static_cast<std::int64_t>(prng_.range(1, c_.msg_interval_max_ms))),
              WorkloadEvent{ev.node, n.incarnation});
     }
@@ -459,7 +636,7 @@ class Simulation {
                 {
                     const std::size_t i = up[f.pick % up.size()];
                     trace_line(i, "leave");
-                    nodes_[i].stack->leave(now());
+                    nodes_[i].core->leave(now());
                     drain(i);
                     crash(i);
                 }
@@ -485,28 +662,57 @@ class Simulation {
             return;
         hash_event(14, ev.node, static_cast<std::uint64_t>(ev.gap_us));
         trace_line(ev.node, "pause over");
-        n.stack->on_pause(now(), Duration::micros(ev.gap_us));
+        n.core->on_pause(now(), Duration::micros(ev.gap_us));
         drain(ev.node);
+    }
+
+    void handle(BurstEvent& ev) {
+        if (now_us_ >= heal_at_us_)
+            return;
+        hash_event(15, ev.begin ? 1 : 0, 0);
+        result_.stats.coverage.bursts += ev.begin ? 1 : 0;
+        bursts_active_ += ev.begin ? 1 : -1;
+        net_.params.latency_max_us = bursts_active_ > 0
+                                         ? std::max(c_.link.latency_max_us, c_.burst_latency_max_us)
+                                         : c_.link.latency_max_us;
+        note(ev.begin ? "reordering burst" : "reordering burst over", {});
     }
 
     void handle(HealEvent&) {
         hash_event(6, 0, 0);
+        bursts_active_ = 0;
+        net_.params.latency_max_us = c_.link.latency_max_us;
         result_.trace.liveness_phase = true;
         result_.trace.heal_time_us = now_us_;
         net_.heal();
         net_.params.loss_ppm = 0;
         net_.params.dup_ppm = 0;
+        net_.params.stale_ppm = 0;  // copies already held back still come late
         std::uint64_t pending_bytes = 0;
+        std::uint64_t pending_max = 0;
         for (std::size_t i = 0; i < nodes_.size(); ++i) {
             if (!nodes_[i].up)
                 start_node(i);
             pending_bytes += nodes_[i].own_submitted_bytes_undelivered;
+            pending_max = std::max(pending_max, nodes_[i].own_submitted_bytes_undelivered);
         }
         // A few rounds of token loss, gather, consensus and recovery, plus the time to send
-        // what is still queued (budgeting 0.5 MB/s, far below what a quiet ring does).
+        // what is still queued: budgeting 0.5 MB/s for the whole ring, and for the node with
+        // the most, its frames at max_messages per rotation with every hop at the largest
+        // latency, twice over (seed 2613: 9 nodes, max_messages 1, 600 KB left at one node
+        // drain at about 100 KB/s).
         const std::int64_t round_us =
             c_.srp.token.us + c_.srp.consensus.us + c_.srp.join.us + c_.srp.merge.us;
-        bound_us_ = 8 * round_us + 2 * static_cast<std::int64_t>(pending_bytes) + 1'000'000;
+        const std::int64_t frames =
+            static_cast<std::int64_t>(pending_max /
+                                      std::max<std::uint32_t>(c_.srp.net_mtu / 2, 1)) +
+            1;
+        const std::int64_t rotation_us =
+            static_cast<std::int64_t>(nodes_.size()) * (c_.link.latency_max_us + 100);
+        const std::int64_t drain_us = std::max<std::int64_t>(
+            2 * static_cast<std::int64_t>(pending_bytes),
+            2 * (frames / std::max<std::uint32_t>(c_.srp.max_messages, 1) + 1) * rotation_us);
+        bound_us_ = 8 * round_us + drain_us + 1'000'000;
         result_.trace.liveness_bound_us = bound_us_;
         note("liveness phase", {});
         push(now_us_ + liveness_check_interval_us, LivenessCheckEvent{});
@@ -537,8 +743,9 @@ class Simulation {
         for (const auto& n : nodes_) {
             if (!n.up)
                 return false;
-            const auto& srp = n.stack->srp();
-            if (srp.state() != MembState::operational || srp.waiting_trans_ack())
+            const auto& srp = n.core->stack().srp();
+            if (srp.state() != MembState::operational || srp.waiting_trans_ack() ||
+                n.core->sync_in_progress())
                 return false;
             if (!n.last_conf_regular || n.last_members != all)
                 return false;
@@ -601,11 +808,25 @@ class Simulation {
         Incarnation inc;
         inc.node = n.id;
         inc.incarnation = n.incarnation;
+        inc.start_us = now_us_;
         result_.trace.incarnations.push_back(std::move(inc));
         n.trace_index = result_.trace.incarnations.size() - 1;
-        n.stack = std::make_unique<TotemStack>(c_.srp, n.id, n.persisted_seq, prng_.next());
+        core::CoreOptions co;
+        co.stored_ring_seq = n.persisted_seq;
+        co.seed = prng_.next();
+        co.srp = c_.srp;
+        n.core = std::make_unique<core::NodeCore>(configs_[i], co);
+        n.load = static_cast<SimLoad*>(&n.core->add_service([this, i](services::Api& api) {
+            return std::make_unique<SimLoad>(api, static_cast<Recorder&>(*this), i);
+        }));
+        for (auto& e : n.core->take_effects())  // the service-loaded log lines
+            if (auto* l = std::get_if<core::LogLine>(&e); l && o_.verbose)
+                trace_line(i, "[" + l->subsys + "] " + l->text);
+        n.conn.reset();
+        n.last_response.reset();
+        n.syncs_seen = 0;
         trace_line(i, "start, stored ring seq " + std::to_string(n.persisted_seq));
-        n.stack->start(now());
+        n.core->start(now());
         drain(i);
         push(now_us_ + ms_us(static_cast<std::int64_t>(prng_.range(1, c_.msg_interval_max_ms))),
              WorkloadEvent{i, n.incarnation});
@@ -620,10 +841,12 @@ class Simulation {
         n.up = false;
         net_.set_up(i, false);
         collect_coverage(n);
-        n.stack.reset();
+        n.load = nullptr;
+        n.core.reset();
         n.timer_generation++;
         n.timer_at_us.reset();
         result_.trace.incarnations[n.trace_index].crashed = true;
+        result_.trace.incarnations[n.trace_index].end_us = now_us_;
         result_.stats.crashes++;
     }
 
@@ -650,14 +873,15 @@ class Simulation {
         const Bytes payload = make_payload(m.id, m.flags, m.size);
         // Every fifth message asks for safe delivery (the local mode); the rest agreed.
         const Guarantee g = m.id.counter % 5 == 0 ? Guarantee::safe : Guarantee::agreed;
-        const bool accepted = n.stack->mcast("a", ByteView(payload), g);
+        const bool accepted = submit(i, payload, g);
         hash_event(9, i, accepted ? m.size : 0);
         if (!accepted) {
             result_.stats.backpressure++;
             drain(i);
             return;
         }
-        result_.trace.submitted.emplace(m.id, SubmitRecord{now_us_, m.size, m.flags});
+        result_.trace.submitted.emplace(
+            m.id, SubmitRecord{now_us_, m.size, m.flags, g == Guarantee::safe});
         result_.trace.incarnations[n.trace_index].submitted++;
         result_.stats.submitted++;
         result_.stats.submitted_bytes += m.size;
@@ -667,27 +891,76 @@ class Simulation {
         drain(i);
     }
 
-    // Executes the stack's effects, acknowledges a regular configuration change (there is no
-    // sync layer yet), checks the stack's invariants and re-arms its timer.
+    // The workload's request through the core's IPC path: connect once (the core admits
+    // connections after its first sync), then one request; accepted when it answers CS_OK.
+    bool submit(std::size_t i, const Bytes& payload, Guarantee g) {
+        Node& n = nodes_[i];
+        if (!n.conn) {
+            if (n.core->ipc_accept(SimLoad::service_id, 0, 0) != 0) {
+                drain(i);
+                return false;
+            }
+            drain(i);
+            services::ClientInfo c;
+            c.conn = ++conn_ids_;
+            c.service = SimLoad::service_id;
+            c.pid = static_cast<std::int32_t>(n.id);
+            c.procname = "simload";
+            c.pointer = c.conn;
+            if (!n.core->ipc_connected(now(), c)) {
+                drain(i);
+                return false;
+            }
+            drain(i);
+            if (!n.up)
+                return false;
+            n.conn = c.conn;
+        }
+        Bytes request;
+        Writer w(request);
+        w.i32(0);
+        w.u32(0);
+        w.u32(static_cast<std::uint32_t>(SimLoad::request_header_size + payload.size()));
+        w.u32(0);
+        w.u32(g == Guarantee::safe ? 1 : 0);
+        w.u32(0);
+        w.bytes(payload);
+        n.last_response.reset();
+        const int r = n.core->ipc_request(now(), *n.conn, request);
+        drain(i);
+        return r == 0 && n.last_response == static_cast<std::int32_t>(proto::CsError::ok);
+    }
+
+    // Executes the core's effects, records what the trace needs of its state, checks its
+    // invariants and re-arms its timer.
     void drain(std::size_t i) {
         Node& n = nodes_[i];
-        for (int round = 0; n.up; ++round) {
-            auto effects = n.stack->take_effects();
-            if (effects.empty())
-                break;
-            if (round >= effects_rounds_max)
-                throw std::runtime_error("effects never run out");
-            bool ack = false;
-            for (auto& e : effects) {
-                std::visit([&](auto& x) { ack |= execute(i, x); }, e);
-            }
-            if (ack)
-                n.stack->trans_ack();
-        }
+        std::optional<int> exit_status;
+        for (auto& e : n.core->take_effects())
+            std::visit([&](auto& x) { execute(i, x, exit_status); }, e);
         if (!n.up)
             return;
-        n.stack->check_invariants();
-        const auto thrown = n.stack->totempg().stats().rx_fragment_lost;
+        if (n.core->sync_completions() != n.syncs_seen) {
+            n.syncs_seen = n.core->sync_completions();
+            hash_event(16, i, n.syncs_seen);
+            if (o_.verbose || o_.trace)
+                trace_line(i, "sync completed in " + n.core->ring_id().str());
+            result_.trace.incarnations[n.trace_index].syncs.emplace_back(now_us_,
+                                                                         n.core->ring_id());
+        }
+        if (exit_status) {
+            // The core asked to exit (cmap's config version check, cfg kill/shutdown): the
+            // node is gone, as after a crash (its LEAVE, if any, was sent above).
+            trace_line(i, "exit " + std::to_string(*exit_status));
+            crash(i);
+            return;
+        }
+        auto& op = result_.trace.incarnations[n.trace_index].operational;
+        const bool operational = n.core->stack().srp().state() == MembState::operational;
+        if (op.empty() ? operational : op.back().second != operational)
+            op.emplace_back(now_us_, operational);
+        n.core->check_invariants();
+        const auto thrown = n.core->stack().totempg().stats().rx_fragment_lost;
         if (thrown != n.fragments_thrown) {
             result_.stats.fragments_thrown += thrown - n.fragments_thrown;
             trace_line(i, "totempg threw away a partial message (rx_fragment_lost " +
@@ -698,7 +971,7 @@ class Simulation {
         // timer is reset by every token) leaves the pending event alone, and that event re-arms
         // for the real deadline when it comes; one that moves earlier replaces it. So stale
         // events do not pile up in the queue.
-        const auto d = n.stack->next_deadline();
+        const auto d = n.core->next_deadline();
         if (!d)
             return;
         if (n.timer_at_us && *n.timer_at_us <= d->us)
@@ -713,7 +986,7 @@ class Simulation {
         push(*n.timer_at_us, TimerEvent{i, n.timer_generation});
     }
 
-    bool execute(std::size_t i, SendEffect& e) {
+    void execute(std::size_t i, SendEffect& e, std::optional<int>&) {
         result_.stats.packets_sent++;
         hash_event(10, i, e.target);
         hash_bytes(ByteView(e.datagram));
@@ -721,7 +994,7 @@ class Simulation {
         std::size_t to = 0;
         if (!broadcast) {
             if (e.target < 1 || e.target > nodes_.size())
-                return false;  // no such node
+                return;  // no such node
             to = e.target - 1;
         }
         copies_.clear();
@@ -734,30 +1007,64 @@ class Simulation {
             });
         }
         if (copies_.empty())
-            return false;
+            return;
         auto data = std::make_shared<const Bytes>(std::move(e.datagram));
         for (const auto& c : copies_) {
-            push(now_us_ + c.latency_us, PacketEvent{c.to, nodes_[c.to].incarnation, i, data});
+            PacketEvent p{c.to, nodes_[c.to].incarnation, i, data, std::nullopt};
+            if (c.held_back) {
+                p.held_since_confchgs = nodes_[c.to].confchgs;
+                result_.stats.coverage.held_back++;
+            }
+            push(now_us_ + c.latency_us, std::move(p));
         }
-        return false;
     }
 
-    bool execute(std::size_t i, AppDeliverEffect& e) {
+    void execute(std::size_t i, core::IpcResponse& e, std::optional<int>&) {
+        Node& n = nodes_[i];
+        if (!n.conn || e.conn != *n.conn)
+            return;
+        Reader r(e.message);
+        r.take(16);
+        n.last_response = r.i32();
+    }
+    void execute(std::size_t i, core::IpcDisconnect& e, std::optional<int>&) {
+        Node& n = nodes_[i];
+        if (n.conn && e.conn == *n.conn) {
+            n.core->ipc_closed(now(), e.conn);
+            n.conn.reset();
+        }
+    }
+    void execute(std::size_t i, core::LogLine& e, std::optional<int>&) {
+        if (o_.verbose)
+            trace_line(i, "[" + e.subsys + "] " + e.text);
+    }
+    void execute(std::size_t, services::ExitAction& e, std::optional<int>& exit_status) {
+        exit_status = e.status;
+    }
+    template <typename E>
+    void execute(std::size_t, E&, std::optional<int>&) {}  // events, rate limits, actions
+
+    // Recorder: a delivery of the workload service at node i.
+    void delivered(std::size_t i, const services::Delivery& del, ByteView payload) override {
         Node& n = nodes_[i];
         TraceEvent ev;
         ev.kind = TraceEvent::Kind::deliver;
         ev.time_us = now_us_;
-        ev.deliver.sender = e.msg.sender;
-        const auto d = decode_payload(ByteView(e.msg.payload));
-        ev.deliver.intact = d.has_value() && e.msg.groups.size() == 1 && e.msg.groups[0] == "a";
+        ev.deliver.sender = del.sender;
+        ev.deliver.safe = del.guarantee == Guarantee::safe;
+        ev.deliver.sent_ring = del.sent_ring;
+        const auto d = decode_payload(payload);
+        ev.deliver.intact = d.has_value();
         if (d)
             ev.deliver.id = d->id;
         hash_event(11, i, (std::uint64_t{ev.deliver.id.origin} << 32) ^ ev.deliver.id.counter);
         hash_.u64(ev.deliver.id.incarnation);
+        hash_.u64((std::uint64_t{del.sent_ring.rep} << 1) ^ (del.sent_ring.seq << 32) ^
+                  (ev.deliver.safe ? 1 : 0));
         if (d && d->id.origin == n.id && d->id.incarnation == n.incarnation) {
             n.own_delivered++;
             n.own_submitted_bytes_undelivered -=
-                std::min<std::uint64_t>(n.own_submitted_bytes_undelivered, e.msg.payload.size());
+                std::min<std::uint64_t>(n.own_submitted_bytes_undelivered, payload.size());
         }
         if (d && (d->flags & payload_flag_probe))
             n.probes_delivered.insert(d->id);
@@ -765,10 +1072,10 @@ class Simulation {
             trace_line(i, "deliver " + ev.deliver.id.str());
         result_.trace.incarnations[n.trace_index].events.push_back(std::move(ev));
         result_.stats.delivered++;
-        return false;
     }
 
-    bool execute(std::size_t i, ConfChgEffect& e) {
+    // Recorder: a Totem configuration change at node i, as every service sees it.
+    void configuration(std::size_t i, const services::ConfChg& e) override {
         Node& n = nodes_[i];
         TraceEvent ev;
         ev.kind = TraceEvent::Kind::confchg;
@@ -784,6 +1091,7 @@ class Simulation {
         for (auto m : e.members)
             hash_.u64(m);
         n.last_conf_regular = ev.confchg.regular;
+        n.confchgs++;
         n.last_ring = e.ring_id;
         n.last_members = e.members;
         std::sort(n.last_members.begin(), n.last_members.end());
@@ -794,24 +1102,13 @@ class Simulation {
                 s += " " + std::to_string(m);
             trace_line(i, s);
         }
-        const bool regular = ev.confchg.regular;
         result_.trace.incarnations[n.trace_index].events.push_back(std::move(ev));
         result_.stats.confchgs++;
-        return regular;
     }
 
-    bool execute(std::size_t i, PersistRingSeqEffect& e) {
+    void execute(std::size_t i, PersistRingSeqEffect& e, std::optional<int>&) {
         hash_event(13, i, e.seq);
         nodes_[i].persisted_seq = e.seq;
-        return false;
-    }
-
-    bool execute(std::size_t, TokenSentEffect&) { return false; }
-
-    bool execute(std::size_t i, LogEffect& e) {
-        if (o_.verbose)
-            trace_line(i, e.text);
-        return false;
     }
 
     void trace_line(std::size_t i, const std::string& s) {
@@ -831,7 +1128,7 @@ class Simulation {
 
     // Rare paths the run went through, from the stack's own counters (summed over lives).
     void collect_coverage(const Node& n) {
-        const auto& st = n.stack->srp().stats();
+        const auto& st = n.core->stack().srp().stats();
         auto& c = result_.stats.coverage;
         for (std::size_t k = 0; k < c.gather_reasons.size() && k < st.gather_reasons.size(); ++k)
             c.gather_reasons[k] += st.gather_reasons[k];
@@ -858,6 +1155,16 @@ class Simulation {
                     result_.stats.coverage.trans_deliveries++;
             }
         }
+        for (const auto& n : nodes_) {
+            if (!n.up)
+                continue;
+            auto& inc = result_.trace.incarnations[n.trace_index];
+            for (const auto& m : nodes_)
+                if (auto v = n.core->keys_view().get_u64("runtime.members." + std::to_string(m.id) +
+                                                         ".config_version"))
+                    inc.config_versions[m.id] = *v;
+        }
+        result_.trace.end_us = now_us_;
         result_.hash = hash_.value();
         result_.trace.liveness_phase = result_.trace.liveness_phase && result_.exception.empty();
         result_.check = check_trace(result_.trace);
@@ -878,8 +1185,11 @@ class Simulation {
     std::int64_t bound_us_ = 0;
     bool done_ = false;
     bool overflow_ = false;
+    int bursts_active_ = 0;
     Fnv64 hash_;
     RunResult result_;
+    std::vector<conf::Config> configs_;  // per node, read once per run
+    services::ConnId conn_ids_ = 0;
 };
 
 }  // namespace

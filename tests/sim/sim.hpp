@@ -56,6 +56,12 @@ struct RunConfig {
     std::int64_t fault_phase_us = 0;
     std::uint32_t msg_interval_max_ms = 0;  // per-node gap between submissions: 1..max ms
     std::uint32_t large_ppm = 0;            // chance that a message is large (up to 1 MiB)
+    std::uint64_t config_version = 0;       // totem.config_version of every node (0: none)
+    // Bursts of reordering in the fault phase: for token/4..2 × token each, copies take up to
+    // burst_latency_max_us instead of link.latency_max_us.
+    std::uint32_t bursts = 0;
+    std::int64_t burst_latency_max_us = 0;
+    std::uint32_t fault_phase_factor = 1;  // 3..5 in a quarter of the seeds: long stretches
     std::string describe() const;
     std::string reproduce() const;  // a totem-sim command line that replays this run
 };
@@ -67,6 +73,9 @@ struct Coverage {
     std::uint64_t consensus_timeouts = 0, pauses_detected = 0;
     std::uint64_t decode_errors = 0;     // our own datagrams refused by our own decoder
     std::uint64_t trans_deliveries = 0;  // messages delivered in a transitional configuration
+    std::uint64_t held_back = 0;         // copies the network held back (stale_ppm)
+    std::uint64_t stale_arrivals = 0;    // of which arrived after the receiver changed ring
+    std::uint64_t bursts = 0;            // reordering bursts
 };
 
 struct RunStats {

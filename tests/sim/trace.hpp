@@ -56,6 +56,8 @@ struct DeliverRecord {
     MsgId id;
     NodeId sender = 0;   // GroupMessage::sender as the stack reported it
     bool intact = true;  // payload decoded, pattern intact, group list == {"a"}
+    bool safe = false;   // delivered with Guarantee::safe (the guarantee of its packet)
+    RingId sent_ring;    // the ring it was sent in: the ring id of the packet that completed it
 };
 
 struct TraceEvent {
@@ -70,14 +72,39 @@ struct Incarnation {
     NodeId node = 0;
     std::uint32_t incarnation = 0;
     bool crashed = false;         // ended by a crash (else alive at the end of the run)
+    std::int64_t start_us = 0;    // when it started
+    std::int64_t end_us = 0;      // when it crashed (crashed only)
     std::uint64_t submitted = 0;  // messages this incarnation got accepted by mcast()
     std::vector<TraceEvent> events;
+    // When the stack entered (true) and left (false) OPERATIONAL, as the simulator saw it
+    // after each input: between configuration changes a node may be gathering or recovering.
+    std::vector<std::pair<std::int64_t, bool>> operational;
+    // When the node core completed a service synchronisation, and the ring it synchronised.
+    std::vector<std::pair<std::int64_t, RingId>> syncs;
+    // At the end of the run (alive incarnations): runtime.members.<id>.config_version as cmap
+    // left them, per node id (cmap's sync MCASTs wrote them).
+    std::map<NodeId, std::uint64_t> config_versions;
 };
 
 struct SubmitRecord {
     std::int64_t time_us = 0;
     std::uint32_t size = 0;
     std::uint32_t flags = 0;
+    bool safe = false;  // mcast() was asked for safe delivery
+};
+
+// The network and the nodes from one change to the next, as the simulator set them: partition
+// groups, which nodes run, which are in a scheduling pause. The checker's partition_progress
+// property derives the connected components from it. Indexes follow Trace::nodes.
+struct TopologyRecord {
+    std::int64_t time_us = 0;
+    std::vector<std::uint32_t> group;  // partition group: nodes of one group reach each other
+    std::vector<bool> up;              // started and not crashed
+    std::vector<bool> paused;          // not scheduled (its packets and timers wait)
+    bool asymmetric = false;           // some one-way link failure or deaf node is in force
+    bool same_state(const TopologyRecord& o) const {  // everything but the time
+        return group == o.group && up == o.up && paused == o.paused && asymmetric == o.asymmetric;
+    }
 };
 
 struct Trace {
@@ -91,6 +118,15 @@ struct Trace {
     std::int64_t heal_time_us = 0;
     std::int64_t liveness_bound_us = 0;
     bool budget_exhausted = false;  // the run hit its event cap
+    // For partition_progress: every change of the topology in the fault phase and at the heal
+    // (the first record is the start), the run's loss and the timeouts its bound derives from.
+    std::vector<TopologyRecord> topology;
+    std::uint32_t loss_pct = 0;
+    std::int64_t token_us = 0, consensus_us = 0, join_us = 0;
+    std::int64_t end_us = 0;  // virtual time when the run ended
+    // Reordering bursts: from their start to their end plus the longest latency they draw.
+    std::vector<std::pair<std::int64_t, std::int64_t>> bursts;
+    std::uint64_t config_version = 0;  // totem.config_version of every node of the run
 };
 
 // ---- FNV-1a 64 -------------------------------------------------------------------------

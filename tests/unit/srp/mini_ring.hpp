@@ -23,6 +23,9 @@ namespace totem::test {
 struct Delivered {
     NodeId sender;
     Bytes payload;
+    Guarantee guarantee = Guarantee::agreed;
+    RingId ring_id;                   // the ring the message was sent in
+    std::size_t confchgs_before = 0;  // configuration changes reported before it
 };
 
 struct NodeTrace {
@@ -209,7 +212,8 @@ class MiniRing {
                     enqueue(id, s->target, s->datagram);
                 }
             } else if (auto* d = std::get_if<DeliverEffect>(&e)) {
-                traces_[id].delivered.push_back({d->sender, d->payload});
+                traces_[id].delivered.push_back(
+                    {d->sender, d->payload, d->guarantee, d->ring_id, traces_[id].confchgs.size()});
             } else if (auto* c = std::get_if<ConfChgEffect>(&e)) {
                 traces_[id].confchgs.push_back(*c);
                 if (c->type == ConfChgType::regular)

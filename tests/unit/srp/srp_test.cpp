@@ -445,4 +445,141 @@ TEST_CASE(
     CHECK(texts(r.trace(1)) == all);
     CHECK(texts(r.trace(2)) == all);
     CHECK(texts(r.trace(3)) == all);
+    // Each delivery carries its packet's guarantee and the ring it was sent in.
+    for (NodeId n : {1, 2, 3}) {
+        const auto& d = r.trace(n).delivered;
+        REQUIRE(d.size() == 3);
+        CHECK(d[0].guarantee == Guarantee::agreed);
+        CHECK(d[1].guarantee == Guarantee::safe);
+        CHECK(d[2].guarantee == Guarantee::agreed);
+        for (const auto& x : d)
+            CHECK(x.ring_id == r.node(1).ring_id());
+    }
+}
+
+TEST_CASE("a message recovered in RECOVERY is delivered with the ring it was sent in") {
+    MiniRing r({1, 2, 3});
+    r.start_all();
+    REQUIRE(r.run_until_ring({1, 2, 3}));
+    const RingId old_ring = r.node(1).ring_id();
+    // node 3 gets no MCAST; node 1 sends one message and crashes once node 2 has it
+    const int cut = r.add_rule([](NodeId, NodeId to, const Bytes& b) {
+        return to == 3 && is_type(b, wire::MessageType::mcast);
+    });
+    REQUIRE(r.submit(1, "from-the-old-ring"));
+    r.run_for(Duration::ms(5), [&] { return !r.trace(2).delivered.empty(); });
+    REQUIRE(texts(r.trace(2)) == std::vector<std::string>{"from-the-old-ring"});
+    REQUIRE(r.trace(3).delivered.empty());
+    r.crash(1);
+    r.remove_rule(cut);
+    REQUIRE(r.run_until_ring({2, 3}));
+    CHECK(!(r.node(3).ring_id() == old_ring));
+    // node 2 re-sent it encapsulated in the new ring's RECOVERY; node 3 reports the old ring
+    REQUIRE(texts(r.trace(3)) == std::vector<std::string>{"from-the-old-ring"});
+    CHECK(r.trace(3).delivered[0].ring_id == old_ring);
+    CHECK(r.count_log(2, "Originated 1 messages in RECOVERY.") == 1);
+}
+
+TEST_CASE(
+    "the representative starts the ring only on the second rotation's commit token, not on a "
+    "late copy of the first (local choice, docs/protocol/deviations.md)") {
+    MiniRing r({1, 2, 3});
+    Bytes first_rotation_back;  // node 3's commit token to node 1 that ends the first rotation
+    bool second_dropped = false;
+    r.add_rule([&](NodeId from, NodeId to, const Bytes& b) {
+        if (!is_type(b, wire::MessageType::commit_token))
+            return false;
+        const auto ct = wire::decode_commit_token(b);
+        REQUIRE(ct);
+        if (from == 3 && to == 1 && first_rotation_back.empty())
+            first_rotation_back = b;
+        // the second rotation's first hop (memb_index stays at the member count) is lost once
+        if (from == 1 && to == 2 && ct->memb_index == 3 && !second_dropped) {
+            second_dropped = true;
+            return true;
+        }
+        return false;
+    });
+    r.start_all();
+    r.run_for(Duration::ms(500),
+              [&] { return second_dropped && r.node(1).state() == MembState::recovery; });
+    REQUIRE(second_dropped);
+    REQUIRE(r.node(1).state() == MembState::recovery);
+    // node 3's retransmission of the first rotation's last hop reaches node 1 before node 1's
+    // own retransmission of the lost token to node 2
+    r.input(1, [&](Srp& n) { n.on_packet(r.now(), first_rotation_back); });
+    // node 1 re-sends the second rotation's token: the ring forms at once, not after a token
+    // timeout in COMMIT and a new gathering
+    REQUIRE(r.run_until_ring({1, 2, 3}, Duration::ms(600)));
+    for (NodeId n : {1, 2, 3})
+        CHECK(r.node(n).stats().commit_token_lost == 0);
+}
+
+TEST_CASE(
+    "a JOIN older than what its sender is known to have reached is ignored (local choice, "
+    "docs/protocol/deviations.md)") {
+    MiniRing r({1, 2});
+    auto join = [](NodeId from, std::uint64_t seq, NodeList proc, NodeList failed) {
+        wire::Join j;
+        j.header.type = wire::MessageType::join;
+        j.header.nodeid = from;
+        j.system_from = from;
+        j.ring_seq = seq;
+        j.proc_list = std::move(proc);
+        j.failed_list = std::move(failed);
+        return wire::encode(j);
+    };
+    r.start_all();
+    // a node 3 that never answers keeps both gathering until the consensus timeout
+    r.input(1, [&](Srp& n) { n.on_packet(r.now(), join(3, 1, {1, 2, 3}, {})); });
+    r.run_for(Duration::ms(100));
+    REQUIRE(r.node(1).state() == MembState::gather);
+    REQUIRE(r.node(2).state() == MembState::gather);
+    // a delayed JOIN node 2 sent before its JOIN of ring seq 1, one that gave node 1 up
+    r.input(1, [&](Srp& n) { n.on_packet(r.now(), join(2, 0, {1, 2}, {1})); });
+    CHECK(r.node(1).stats().rx_join_stale == 1);
+    REQUIRE(r.run_until_ring({1, 2}, Duration::ms(2000)));
+    // acting on it, node 1 would have failed node 2 and formed a ring of its own first
+    for (const auto& c : r.trace(1).confchgs)
+        CHECK(c.members != NodeList{1});
+}
+
+TEST_CASE(
+    "safe delivery at a configuration change: what is not known to be everywhere is delivered "
+    "in the transitional configuration, not in the old ring (EVS; deviations.md)") {
+    MiniRing r({1, 2, 3});
+    r.start_all();
+    REQUIRE(r.run_until_ring({1, 2, 3}));
+    const RingId old_ring = r.node(1).ring_id();
+    r.run_for(Duration::ms(10));
+    // node 3 misses every MCAST: nobody can know it has safe-2
+    r.add_rule([&](NodeId from, NodeId to, const Bytes& b) {
+        return to == 3 && from != 3 && is_type(b, wire::MessageType::mcast);
+    });
+    REQUIRE(r.submit(1, "agreed-1"));
+    REQUIRE(r.submit(1, "safe-2", Guarantee::safe));
+    REQUIRE(r.submit(1, "agreed-3"));
+    r.run_for(Duration::ms(200));
+    CHECK(texts(r.trace(1)) == std::vector<std::string>{"agreed-1"});
+    // node 3 is cut off for good: 1 and 2 form a ring without it
+    r.partition({{1, 2}, {3}});
+    REQUIRE(r.run_until_ring({1, 2}));
+    const std::vector<std::string> all{"agreed-1", "safe-2", "agreed-3"};
+    for (NodeId n : {1, 2}) {
+        INFO("node " << n);
+        const auto& t = r.trace(n);
+        REQUIRE(texts(t) == all);
+        // agreed-1 in the old ring; safe-2 and agreed-3 after the transitional configuration
+        const auto& cc = t.confchgs;
+        const std::size_t k = t.delivered[1].confchgs_before;
+        REQUIRE(k >= 1);
+        CHECK(t.delivered[0].confchgs_before < k);
+        CHECK(cc[k - 1].type == ConfChgType::transitional);
+        CHECK(cc[k - 1].members == NodeList{1, 2});
+        CHECK(t.delivered[2].confchgs_before == k);
+        CHECK(t.delivered[1].ring_id == old_ring);
+        CHECK(t.delivered[1].guarantee == Guarantee::safe);
+    }
+    // node 3 never had any of them
+    CHECK(r.trace(3).delivered.empty());
 }

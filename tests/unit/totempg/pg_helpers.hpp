@@ -26,19 +26,23 @@ class RecordingSink : public PacketSink {
   public:
     explicit RecordingSink(std::size_t slots = 1u << 30) : avail(slots) {}
     std::size_t packet_slots_avail() const override { return avail; }
-    bool submit_packet(ByteView packet, Guarantee g) override {
+    bool submit_packet(ByteView packet, Guarantee g, std::uint64_t tag) override {
         if (avail == 0)
             return false;
         --avail;
         packets.emplace_back(packet.begin(), packet.end());
         guarantees.push_back(g);
+        tags.push_back(tag);
         return true;
     }
-    std::size_t packets_pending() const override { return pending; }
+    // The tags of the last `n` packets: what the "wire" has not taken yet.
+    std::vector<std::uint64_t> last_tags(std::size_t n) const {
+        return std::vector<std::uint64_t>(tags.end() - static_cast<long>(n), tags.end());
+    }
     std::size_t avail;
-    std::size_t pending = 0;  // of `packets`, how many the "wire" has not taken yet
     std::vector<Bytes> packets;
     std::vector<Guarantee> guarantees;
+    std::vector<std::uint64_t> tags;
 };
 
 // A totempg packet, parsed the simple way (little-endian, well-formed input only).
