@@ -21,7 +21,6 @@ struct Cfg::Impl {
 
 namespace {
 
-
 template <typename Req>
 Status simple(detail::Ipc& ipc, const Req& req) {
     const auto bytes = pc::encode(req);

@@ -184,7 +184,6 @@ Status check_key(std::string_view key) {
     return {};
 }
 
-
 }  // namespace
 
 Cmap::Cmap(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -192,19 +191,23 @@ Cmap::Cmap(Cmap&&) noexcept = default;
 Cmap& Cmap::operator=(Cmap&&) noexcept = default;
 Cmap::~Cmap() = default;
 
+// cmap_initialize() sends nothing after connecting; cmap_initialize_map() always sends
+// SET_CURRENT_MAP, the default map included.
 Result<Cmap> Cmap::connect() {
-    return connect(Options{});
+    return open(Options{}, false);
 }
 
 Result<Cmap> Cmap::connect(Options options) {
+    return open(std::move(options), true);
+}
+
+Result<Cmap> Cmap::open(Options options, bool select_map) {
     auto ipc = detail::Ipc::connect("cmap", options);
     if (!ipc)
         return ipc.error();
     auto impl = std::make_unique<Impl>();
     impl->ipc = std::move(*ipc);
-    // cmap_initialize_map() always sends SET_CURRENT_MAP; cmap_initialize() does not. The
-    // default map needs no request (and keeps the daemon's view of us as libcmap's).
-    if (options.map != Map::icmap) {
+    if (select_map) {
         const auto req = pc::encode(pc::ReqSetCurrentMap{static_cast<std::int32_t>(options.map)});
         auto r = impl->ipc->request(req);
         if (!r)

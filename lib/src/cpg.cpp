@@ -103,7 +103,6 @@ struct Cpg::Impl {
 
 namespace {
 
-
 std::vector<Cpg::Address> addresses(const std::vector<proto::CpgAddress>& in) {
     std::vector<Cpg::Address> out;
     out.reserve(in.size());
@@ -246,7 +245,7 @@ Result<std::uint32_t> Cpg::local_nodeid() {
     return res->local_nodeid;
 }
 
-Result<std::vector<Cpg::GroupMember>> Cpg::iterate(Iteration type, std::string_view group) {
+Result<Cpg::IterationId> Cpg::iteration_initialize(Iteration type, std::string_view group) {
     if (Status s = impl_ ? impl_->check() : Status(Errc::bad_handle); !s)
         return s.error();
     // cpg_iteration_initialize()'s checks.
@@ -265,30 +264,52 @@ Result<std::vector<Cpg::GroupMember>> Cpg::iterate(Iteration type, std::string_v
     auto handle = detail::decoded(pc::decode_res_iterationinitialize(*r));
     if (!handle)
         return handle.error();
-    const std::uint64_t h = handle->iteration_handle;
-    std::vector<GroupMember> out;
-    std::error_code failure;
-    for (;;) {
-        const auto next = pc::encode(pc::ReqIterationNext{h});
-        auto n = impl_->ipc->request(next);
-        if (!n) {
-            if (n.error() != Errc::no_sections)
-                failure = n.error();
-            break;
-        }
-        auto e = detail::decoded(pc::decode_res_iterationnext(*n));
-        if (!e) {
-            failure = e.error();
-            break;
-        }
-        out.push_back(GroupMember{std::move(e->group_name), e->nodeid, e->pid});
+    return handle->iteration_handle;
+}
+
+Result<std::optional<Cpg::GroupMember>> Cpg::iteration_next(IterationId iteration) {
+    if (Status s = impl_ ? impl_->check() : Status(Errc::bad_handle); !s)
+        return s.error();
+    const auto next = pc::encode(pc::ReqIterationNext{iteration});
+    auto n = impl_->ipc->request(next);
+    if (!n) {
+        if (n.error() == Errc::no_sections)
+            return std::optional<GroupMember>();
+        return n.error();
     }
-    const auto fin = pc::encode(pc::ReqIterationFinalize{h});
+    auto e = detail::decoded(pc::decode_res_iterationnext(*n));
+    if (!e)
+        return e.error();
+    return std::optional<GroupMember>(GroupMember{std::move(e->group_name), e->nodeid, e->pid});
+}
+
+Status Cpg::iteration_finalize(IterationId iteration) {
+    if (Status s = impl_ ? impl_->check() : Status(Errc::bad_handle); !s)
+        return s;
+    const auto fin = pc::encode(pc::ReqIterationFinalize{iteration});
     auto f = impl_->ipc->request(fin);
-    if (failure)
-        return failure;
     if (!f)
         return f.error();
+    return {};
+}
+
+Result<std::vector<Cpg::GroupMember>> Cpg::iterate(Iteration type, std::string_view group) {
+    auto h = iteration_initialize(type, group);
+    if (!h)
+        return h.error();
+    std::vector<GroupMember> out;
+    for (;;) {
+        auto e = iteration_next(*h);
+        if (!e) {
+            (void)iteration_finalize(*h);
+            return e.error();
+        }
+        if (!e->has_value())
+            break;
+        out.push_back(std::move(**e));
+    }
+    if (Status s = iteration_finalize(*h); !s)
+        return s.error();
     return out;
 }
 

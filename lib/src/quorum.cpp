@@ -17,8 +17,7 @@ struct Quorum::Impl {
     Status handle_event(ByteView ev);
 };
 
-namespace {
-}  // namespace
+namespace {}  // namespace
 
 Quorum::Quorum(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Quorum::Quorum(Quorum&&) noexcept = default;

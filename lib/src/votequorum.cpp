@@ -18,7 +18,6 @@ struct Votequorum::Impl {
 
 namespace {
 
-
 template <typename Req>
 Status status_request(detail::Ipc& ipc, const Req& req) {
     const auto bytes = pv::encode(req);

@@ -105,8 +105,10 @@ class TOTEM_CLIENT_API Cmap {
     };
     using NotifyFn = std::function<void(const Notification&)>;
 
-    // cmap_initialize_map(): connects and selects the map.
+    // cmap_initialize(): connects to the default map.
     static Result<Cmap> connect();
+    // cmap_initialize_map(): connects and selects options.map (a SET_CURRENT_MAP request,
+    // sent for the default map too, as libcmap does).
     static Result<Cmap> connect(Options options);
     Cmap(Cmap&&) noexcept;
     Cmap& operator=(Cmap&&) noexcept;
@@ -160,6 +162,7 @@ class TOTEM_CLIENT_API Cmap {
 
   private:
     explicit Cmap(std::unique_ptr<Impl> impl);
+    static Result<Cmap> open(Options options, bool select_map);
     std::unique_ptr<Impl> impl_;
 };
 

@@ -24,6 +24,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -100,6 +101,12 @@ class TOTEM_CLIENT_API Cpg {
     Result<std::vector<Address>> membership(std::string_view group);
     Result<std::uint32_t> local_nodeid();
     // cpg_iteration_*: name_only and all take no group; one_group needs one.
+    using IterationId = std::uint64_t;
+    Result<IterationId> iteration_initialize(Iteration type, std::string_view group = {});
+    // The next entry; nullopt at the end (CS_ERR_NO_SECTIONS).
+    Result<std::optional<GroupMember>> iteration_next(IterationId iteration);
+    Status iteration_finalize(IterationId iteration);
+    // The three at once: every entry.
     Result<std::vector<GroupMember>> iterate(Iteration type, std::string_view group = {});
     static constexpr std::uint32_t max_atomic_msgsize() { return 1048576 - 1024; }
     // Sends FINALIZE; later calls fail with CS_ERR_BAD_HANDLE.
