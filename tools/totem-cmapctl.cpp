@@ -44,6 +44,7 @@ volatile std::sig_atomic_t g_stop = 0;
 Json g_keys = Json::array();    // --json: the keys printed
 Json g_errors = Json::array();  // --json: what failed
 const char* g_map_name = "icmap";
+const char* g_action = "list";  // --json: the action's name (action_name())
 
 int cs(const std::error_code& ec) {
     return ec ? ec.value() : 1;
@@ -347,6 +348,7 @@ int print_iter(Cmap& handle, const char* prefix) {
         if (g_json) {
             json_failure(prefix ? prefix : "", iter.error());
             Json d = totem::tools::json_doc("totem-cmapctl");
+            d["action"] = g_action;
             d["map"] = g_map_name;
             d["ok"] = false;
             d["keys"] = g_keys;
@@ -597,6 +599,7 @@ void set_key(Cmap& handle, const char* key_name, const char* key_type_s, const c
         if (g_json) {
             json_failure(key_name, err.error());
             Json d = totem::tools::json_doc("totem-cmapctl");
+            d["action"] = g_action;
             d["map"] = g_map_name;
             d["ok"] = false;
             d["errors"] = g_errors;
@@ -775,6 +778,7 @@ int main(int argc, char* argv[]) {
     argc -= optind;
     argv += optind;
     g_map_name = map == Cmap::Map::stats ? "stats" : "icmap";
+    g_action = action_name(action);
 
     if (argc == 0 && action != Action::load && action != Action::clearstats &&
         action != Action::print_prefix) {
