@@ -12,12 +12,14 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
 #include <cinttypes>
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <ctime>
 #include <map>
 #include <optional>
 #include <string>
@@ -386,11 +388,18 @@ std::string render(const Snapshot& s, const Style& st) {
             ++in_ring;
     o += st.bold("Members:     ") + std::to_string(in_ring) + " of " +
          std::to_string(s.members.size()) + " configured nodes in the ring\n";
-    o += "  " + pad("Nodeid", 8) + pad("Name", 12) + pad("Status", 9) + pad("Votes", 7) +
-         pad("Link", 6) + pad("Address", 40) + pad("State", 14) + "Latency\n";
+    std::size_t name_w = 6;
+    std::size_t addr_w = 9;
+    for (const auto& m : s.members) {
+        name_w = std::max(name_w, m.name.size() + 2);
+        for (const auto& l : m.links)
+            addr_w = std::max(addr_w, l.address.size() + 2);
+    }
+    o += "  " + pad("Nodeid", 8) + pad("Name", name_w) + pad("Status", 9) + pad("Votes", 7) +
+         pad("Link", 6) + pad("Address", addr_w) + pad("State", 14) + "Latency\n";
     for (const auto& m : s.members) {
         std::snprintf(buf, sizeof(buf), "%6u  ", m.nodeid);
-        std::string row = std::string("  ") + buf + pad(m.name, 12);
+        std::string row = std::string("  ") + buf + pad(m.name, name_w);
         row += st.state(m.status) + std::string(9 - std::min<std::size_t>(9, m.status.size()), ' ');
         row += pad(m.votes ? std::to_string(*m.votes) : "-", 7);
         if (m.links.empty()) {
@@ -399,8 +408,8 @@ std::string render(const Snapshot& s, const Style& st) {
         }
         for (std::size_t i = 0; i < m.links.size(); ++i) {
             const Link& l = m.links[i];
-            std::string line = i == 0 ? row : std::string(2 + 8 + 12 + 9 + 7, ' ');
-            line += pad(std::to_string(l.link), 6) + pad(l.address, 40);
+            std::string line = i == 0 ? row : std::string(2 + 8 + name_w + 9 + 7, ' ');
+            line += pad(std::to_string(l.link), 6) + pad(l.address, addr_w);
             line += st.state(l.state) +
                     std::string(14 - std::min<std::size_t>(14, l.state.size()), ' ');
             if (l.latency_us) {
@@ -423,7 +432,7 @@ std::string render(const Snapshot& s, const Style& st) {
                       flag_names(s.vq->flags).c_str());
         o += buf;
     } else if (!s.quorum_note.empty()) {
-        o += " (votequorum " + s.quorum_note + ")";
+        o += st.dim("; votequorum: " + s.quorum_note);
     }
     o += "\n";
     o += st.bold("CPG groups:  ");
@@ -451,6 +460,21 @@ std::string render(const Snapshot& s, const Style& st) {
     return o;
 }
 
+// Writes the whole text with as few write() calls as it takes (one, normally).
+void write_all(const std::string& text) {
+    std::fflush(stdout);
+    std::size_t done = 0;
+    while (done < text.size()) {
+        const ssize_t n = write(STDOUT_FILENO, text.data() + done, text.size() - done);
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            return;
+        }
+        done += static_cast<std::size_t>(n);
+    }
+}
+
 int status(bool json, std::optional<double> watch_s, const std::string& colour) {
     const bool tty = isatty(STDOUT_FILENO) != 0;
     const Style st{totem::tools::use_colour(STDOUT_FILENO, colour) && !json};
@@ -463,7 +487,7 @@ int status(bool json, std::optional<double> watch_s, const std::string& colour) 
         if (json)
             totem::tools::print_json(to_json(*s));
         else
-            std::fputs(render(*s, st).c_str(), stdout);
+            write_all(render(*s, st));
         return 0;
     }
     struct sigaction sa {};
@@ -488,15 +512,15 @@ int status(bool json, std::optional<double> watch_s, const std::string& colour) 
             char head[128];
             const std::time_t t = std::time(nullptr);
             std::strftime(head, sizeof(head), "%Y-%m-%d %H:%M:%S", std::localtime(&t));
-            screen +=
-                st.dim(std::string("totemctl status --watch, every ") +
-                       std::to_string(*watch_s).substr(0, 4) + "s, " + head + " (Ctrl-C to quit)") +
-                "\n\n";
+            char every[32];
+            std::snprintf(every, sizeof(every), "%g", *watch_s);
+            screen += st.dim(std::string("totemctl status --watch, every ") + every + "s, " + head +
+                             " (Ctrl-C to quit)") +
+                      "\n\n";
             screen += s ? render(*s, st) : std::string(kNoDaemon) + "\n";
             if (!tty)
                 screen += "\n";
-            std::fputs(screen.c_str(), stdout);
-            std::fflush(stdout);
+            write_all(screen);  // one write: a terminal never shows half a screen
         }
         const auto until = std::chrono::steady_clock::now() +
                            std::chrono::milliseconds(static_cast<long long>(*watch_s * 1000));
