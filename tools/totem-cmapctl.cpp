@@ -132,6 +132,8 @@ int print_help() {
         "JSON output (schema totem-cmapctl/1; one document, one line per change with -t/-T):\n");
     std::printf("    totem-cmapctl --json [options] [params...]\n");
     std::printf("\n");
+    std::printf("This text: totem-cmapctl -h (or --help)\n");
+    std::printf("\n");
     return 0;
 }
 

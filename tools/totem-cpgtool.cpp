@@ -205,6 +205,7 @@ void usage_do(const char* prog_name) {
     std::printf("\t-h\tDisplay this help.\n");
     // totemd's additions, after corosync-cpgtool's text.
     std::printf("\t--json\tPrint the groups as JSON (schema totem-cpgtool/1).\n");
+    std::printf("\t--help\tDisplay this help.\n");
 }
 
 }  // namespace

@@ -84,6 +84,7 @@ void show_usage(const char* name) {
     std::printf("\n");
     // totemd's additions, after corosync-quorumtool's text.
     std::printf("  --json         print the result as JSON (schema totem-quorumtool/1)\n");
+    std::printf("  --help         show this help text\n");
     std::printf("\n");
 }
 

@@ -57,6 +57,7 @@ void usage(FILE* f) {
                  "                      one per line\n"
                  "  --color=WHEN        auto (default: only on a terminal), always, never\n"
                  "\n"
+                 "  --help              this text\n"
                  "  --version           print the version\n"
                  "\n"
                  "exit status: 0 ok, 1 no daemon or an error, 2 bad arguments\n");

@@ -43,9 +43,12 @@ EXTRA_HELP = {
     "cfgtool": ["\t--json\tPrint the result as one JSON document (schema TOOL/1).",
                 "\t--help\tThis text."],
     "cmapctl": ["JSON output (schema TOOL/1; one document, one line per change with -t/-T):",
-                "    TOOL --json [options] [params...]", ""],
-    "quorumtool": ["  --json         print the result as JSON (schema TOOL/1)", ""],
-    "cpgtool": ["\t--json\tPrint the groups as JSON (schema TOOL/1)."],
+                "    TOOL --json [options] [params...]", "",
+                "This text: TOOL -h (or --help)", ""],
+    "quorumtool": ["  --json         print the result as JSON (schema TOOL/1)",
+                   "  --help         show this help text", ""],
+    "cpgtool": ["\t--json\tPrint the groups as JSON (schema TOOL/1).",
+                "\t--help\tDisplay this help."],
 }
 
 
