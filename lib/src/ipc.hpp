@@ -10,9 +10,9 @@
 #include <string>
 #include <vector>
 
-#include "totem/client/connection.hpp"
 #include "common/result.hpp"
 #include "proto/ipc.hpp"
+#include "totem/client/connection.hpp"
 #include "totem/client/error.hpp"
 
 struct qb_ipcc_connection;

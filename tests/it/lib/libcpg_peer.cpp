@@ -1,4 +1,5 @@
-/* totem-libcpg-peer (C-style C++, on corosync's C library): the other end of libtotem's CPG tests, written with corosync's own libcpg
+/* totem-libcpg-peer (C-style C++ on corosync's C library): the other end of libtotem's CPG
+ * tests, written with corosync's own libcpg
  * (Debian's libcpg-dev), so that libtotem's split of a large message is reassembled by libcpg
  * and libcpg's by libtotem. The output lines are those of totem-lib-probe.
  *
