@@ -302,6 +302,23 @@ def cmapctl_mutating(c, d):
     compare(c, 1, "cmapctl", ["cmp."], expect_rc=None)
 
 
+def wait_tracking(c, pids, timeout=10):
+    """Until each process has its cmap tracker: its connection in the stats map shows two
+    answered requests (SET_CURRENT_MAP and TRACK_ADD). Bounded; False on the timeout."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        r = run_in(c, 1, ["corosync-cmapctl", "-m", "stats", "stats.ipcs.service0."])
+        ready = set()
+        for line in r.stdout.splitlines():
+            m = re.match(r"stats\.ipcs\.service0\.(\d+)\.\S+\.responses \(u64\) = (\d+)$", line)
+            if m and int(m.group(2)) >= 2:
+                ready.add(int(m.group(1)))
+        if set(pids) <= ready:
+            return True
+        time.sleep(0.1)
+    return False
+
+
 def cmapctl_track(c):
     """-T and -t: both tools track the same keys while a third client changes them; the same
     lines come out. Then Ctrl-C: totem-cmapctl ends cleanly with everything printed."""
@@ -310,7 +327,7 @@ def cmapctl_track(c):
         for mode, key in (("-T", "trk."), ("-t", "trk.exact")):
             procs[(tool, mode)] = spawn_in(c, 1, ["stdbuf", "-oL", tool, mode, key],
                                            stdin=subprocess.PIPE)
-    time.sleep(1.0)  # both have added their trackers (bounded; the first line is unbuffered)
+    check(wait_tracking(c, [p.pid for p in procs.values()]), "trackers not added in 10s")
     for args in (["-s", "trk.a", "u32", "1"], ["-s", "trk.a", "u32", "2"],
                  ["-s", "trk.exact", "str", "x y"], ["-s", "trk.b", "bin", "-"],
                  ["-d", "trk.a"], ["-s", "trk.exact", "i8", "--", "-1"], ["-D", "trk."]):
@@ -335,7 +352,7 @@ def cmapctl_track(c):
 
     # Ctrl-C (SIGINT) with stdout to a pipe (block-buffered): exit 0, every line printed.
     p = spawn_in(c, 1, ["totem-cmapctl", "-T", "sig."], stdin=subprocess.PIPE)
-    time.sleep(0.8)
+    check(wait_tracking(c, [p.pid]), "tracker not added in 10s")
     run_in(c, 1, ["totem-cmapctl", "-s", "sig.k", "u8", "7"])
     time.sleep(0.3)
     os.killpg(p.pid, signal.SIGINT)
@@ -347,7 +364,7 @@ def cmapctl_track(c):
     check(p.returncode == 0 and out == 'Type "q" to finish\ncreate> sig.k (u8) = 7\n' and not err,
           f"totem-cmapctl -T on SIGINT: rc {p.returncode} out {out!r} err {err!r}")
     p = spawn_in(c, 1, ["totem-cmapctl", "--json", "-T", "sig."], stdin=subprocess.PIPE)
-    time.sleep(0.8)
+    check(wait_tracking(c, [p.pid]), "tracker not added in 10s")
     run_in(c, 1, ["totem-cmapctl", "-s", "sig.k", "u8", "8"])
     lines = read_json_lines(p, lambda j: j.get("event") == "modify", 5)
     os.killpg(p.pid, signal.SIGTERM)
@@ -426,7 +443,10 @@ def quorumtool_readonly(c):
         import select
         buf = b""
         deadline = time.monotonic() + 10
-        while time.monotonic() < deadline and buf.count(b"(local)\n") < 1:
+        def report_end(b):  # a report ends with the blank line after its member rows
+            i = b.find(b"Membership information")
+            return -1 if i < 0 else b.find(b"\n\n", i)
+        while time.monotonic() < deadline and report_end(buf) < 0:
             r, _, _ = select.select([p.stdout.fileno()], [], [], 0.2)
             if r:
                 chunk = os.read(p.stdout.fileno(), 65536)
@@ -435,7 +455,9 @@ def quorumtool_readonly(c):
                 buf += chunk
         harness.stop_pid(p.pid)
         p.communicate(timeout=5)
-        firsts.append(mask_date(norm(buf.decode(), tool)))
+        end = report_end(buf)
+        check(end > 0, f"{tool} -m: no whole report in 10s: {buf[-300:]!r}")
+        firsts.append(mask_date(norm(buf[:end + 2].decode(), tool)))
     check(firsts[0] == firsts[1] and "Membership information" in firsts[0],
           f"quorumtool -m:\n{firsts[0]}\n{firsts[1]}")
     STATS["compared"] += 1
