@@ -747,14 +747,14 @@ class Checker {
     // A stretch: the topology (partition groups, running and paused nodes) unchanged, without
     // one-way link failures or deaf nodes, in the fault phase. A component: the running,
     // unpaused nodes of one group. With round = token + consensus + 4 × join:
-    //  - delivery (loss ≤ 20 %): whenever all members of a component sit in one ring of
+    //  - delivery (loss ≤ 10 %): whenever all members of a component sit in one ring of
     //    exactly the component for at least a round, every one of them delivers, in that
     //    ring, some message sent in it;
     //  - formation (loss ≤ 5 %): a stretch that lasts formation_rounds rounds sees its
     //    component form such a ring within them.
     // docs/sim.md gives the measurements behind the loss limits and formation_rounds.
     static constexpr std::int64_t formation_rounds = 3;
-    static constexpr std::uint32_t delivery_loss_max_pct = 20, formation_loss_max_pct = 5;
+    static constexpr std::uint32_t delivery_loss_max_pct = 10, formation_loss_max_pct = 5;
 
     void check_partition_progress() {
         if (t_.loss_pct > delivery_loss_max_pct || t_.topology.empty() || !t_.liveness_phase)
@@ -786,7 +786,7 @@ class Checker {
     // synchronisation of R before its next configuration change (or the end of the run) — when over
     // B the topology did not change (no partition, crash, restart, pause, one-way failure), no
     // reordering burst slowed every hop, and R's members were all up, scheduled and connected, at
-    // up to 20 % loss.
+    // up to 10 % loss (delivery_loss_max_pct).
     void check_sync_progress() {
         if (t_.loss_pct > delivery_loss_max_pct || t_.topology.empty())
             return;

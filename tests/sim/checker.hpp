@@ -18,7 +18,9 @@
 //                      a prefix of the same sequence (regular delivery stops at the first gap);
 //                      within one transitional configuration — key (new ring, previous ring,
 //                      members) — every member delivers the same sequence; a message is only
-//                      delivered in a configuration that contains its origin.
+//                      delivered in a configuration that contains its origin (a transitional
+//                      one: or its previous regular one — a departed member's message that
+//                      waited for safe delivery, §5.13 and docs/protocol/deviations.md).
 //   moved_together     members that go from regular ring R to the same transitional
 //                      configuration delivered the same set in R (recovery gives them the
 //                      union of what any of them had, §5.6–5.7 step 3).
@@ -30,6 +32,27 @@
 //                      restarts too (the persisted ring seq).
 //   trans_subset       transitional ⊆ previous regular (or ⊆ {self} at start-up) and ⊆ the
 //                      regular configuration that follows.
+//   trans_exact        EVS: the transitional configuration before regular C' is exactly the
+//                      members of C' that come from the same regular configuration, and all of
+//                      them report the same list — for every member that installed C' (one that
+//                      crashed or failed recovery first leaves no trace of its origin); Totem
+//                      builds it from the commit token's per-member old ring ids (§5.6).
+//   sending_config     EVS: a message is delivered in the configuration it was sent in or in the
+//                      transitional configuration after it — the delivery's sending ring (that
+//                      of the MCAST completing it) is the regular configuration's ring, or the
+//                      transitional one's previous ring; every node reports the same one.
+//   guarantee          a message mcast() was asked to deliver safe is delivered with the safe
+//                      guarantee everywhere (a totempg packet carries the strongest guarantee
+//                      of what it packs).
+//   safe_delivery      EVS: a message delivered safe in regular configuration C reached every
+//                      member of C, and each member delivers it in C or in the transitional
+//                      configuration after C unless it fails. Failing is crashing: a member cut
+//                      off by a partition had it all the same and must deliver it. Exempt: a
+//                      member that never installed C, one that crashed in C, one still in C when
+//                      the run ended. Totem: delivered safe in C only once two tokens' aru show
+//                      every member has it, or at the change if a member of the transitional
+//                      configuration delivered it in C; what still waits goes to the
+//                      transitional configuration.
 //
 //  Liveness — when the run had a liveness phase (faults stopped, every node up and connected):
 //   liveness_ring      every node ends in one regular ring of all nodes, reached within the
@@ -41,6 +64,13 @@
 //                      configuration that node is in when it is sent; all survivors delivered
 //                      the same sequence in the final ring, including every node's last probe
 //                      (submitted once the final ring formed).
+//   partition_progress inside the fault phase, for every stretch with an unchanged topology
+//                      (no one-way link failure, no deaf node) and each component (running,
+//                      unpaused nodes of one partition group), round = token + consensus +
+//                      4 × join: at up to 10 % loss, when all members are OPERATIONAL in one
+//                      ring of exactly the component for a round, each delivers a message sent
+//                      in it; at up to 5 % loss, a stretch of 3 rounds sees such a ring formed
+//                      within them (bounds measured: docs/sim.md).
 //
 //  Bounds: event_budget — the run hit the simulator's event cap (a packet storm or a livelock).
 #pragma once

@@ -400,13 +400,13 @@ TEST_CASE("checker: progress inside partitions") {
     SECTION("formation is not asked above 5 % loss") {
         Progress p;
         p.singletons();
-        p.b.t.loss_pct = 10;
+        p.b.t.loss_pct = 6;
         CHECK(!p.fails());
     }
-    SECTION("nothing is asked above 20 % loss") {
+    SECTION("nothing is asked above 10 % loss") {
         Progress p;
         p.drop_deliveries();
-        p.b.t.loss_pct = 21;
+        p.b.t.loss_pct = 11;
         CHECK(!p.fails());
     }
     SECTION("a partition nobody notices: each side must form its own ring") {
