@@ -26,6 +26,7 @@ class FakeApi final : public Api {
     bool sync_in_progress() const override { return false; }
     const conf::Config& config() const override { return config_; }
     const TransportSnapshot& transport() const override { return transport_; }
+    const Delivery& delivery() const override { return delivery_; }
     bool mcast(ByteView m, Guarantee g) override {
         if (full)
             return false;
@@ -56,6 +57,7 @@ class FakeApi final : public Api {
     void shutdown(std::string) override {}
     void quorum_initialize(const QuorumState&) override {}
 
+    Delivery delivery_;
     std::vector<std::pair<Bytes, Guarantee>> sent;
     std::vector<std::pair<ConnId, Bytes>> responses, events;
     std::vector<std::string> lines;
