@@ -86,6 +86,14 @@ void Sync::abort() {
         stats_.syncs_aborted++;
     phase_ = Phase::idle;
     ring_valid_ = false;
+    pending_.reset();
+}
+
+void Sync::send(Bytes m) {
+    if (host_.mcast_sync(m))
+        return;
+    stats_.mcast_refused++;
+    pending_ = std::move(m);
 }
 
 void Sync::save_transitional(const NodeList& members) {
@@ -109,8 +117,8 @@ void Sync::start(const NodeList& members, const RingId& ring_id) {
     std::vector<std::uint16_t> ids;
     for (const Entry& e : services_)
         ids.push_back(e.id);
-    if (!host_.mcast_sync(encode_service_build(ring_id_, ids)))
-        stats_.mcast_refused++;
+    pending_.reset();  // an unsent message of the previous ring is of no use
+    send(encode_service_build(ring_id_, ids));
     host_.sync_log(LogLevel::debug, "call init for locally known services");
     call_init();
 }
@@ -223,6 +231,13 @@ void Sync::process_enter() {
 }
 
 void Sync::token_sent() {
+    if (pending_) {
+        if (!host_.mcast_sync(*pending_)) {
+            stats_.mcast_refused++;
+            return;
+        }
+        pending_.reset();
+    }
     if (!job_ || phase_ != Phase::process)
         return;
     Entry& e = services_[index_];
@@ -230,8 +245,7 @@ void Sync::token_sent() {
         return;  // again at the next token
     job_ = false;
     phase_ = Phase::barrier;
-    if (!host_.mcast_sync(encode_barrier(ring_id_)))
-        stats_.mcast_refused++;
+    send(encode_barrier(ring_id_));
 }
 
 void Sync::on_barrier(NodeId sender, ByteView message) {
@@ -258,6 +272,7 @@ void Sync::check_invariants() const {
     if (phase_ == Phase::process || phase_ == Phase::barrier)
         TOTEM_ASSERT(index_ < services_.size());
     TOTEM_ASSERT(!job_ || phase_ == Phase::process);
+    TOTEM_ASSERT(!pending_ || phase_ != Phase::idle);
     if (phase_ != Phase::idle)
         for (std::size_t i = 0; i < services_.size(); ++i)
             TOTEM_ASSERT(services_[i].activated == (i < index_));

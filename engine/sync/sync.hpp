@@ -47,8 +47,9 @@ class Participant {
 class Host {
   public:
     virtual ~Host() = default;
-    // Multicast one message to totempg group "sync", agreed. corosync ignores a refusal (the
-    // queue is nearly empty during sync); the return value is counted.
+    // Multicast one message to totempg group "sync", agreed. corosync ignores a refusal (and
+    // its sync then waits for ever); Sync keeps the refused message and sends it again after
+    // each token this node sends until the queue takes it (counted).
     virtual bool mcast_sync(ByteView message) = 0;
     // The last service was activated.
     virtual void sync_completed() = 0;
@@ -62,7 +63,7 @@ struct SyncStats {
     std::uint64_t old_ring_dropped = 0;  // SERVICE_BUILD / BARRIER of another ring
     std::uint64_t malformed = 0;         // group "sync" messages that do not decode
     std::uint64_t other_endian = 0;      // from a sender of the other byte order: dropped
-    std::uint64_t mcast_refused = 0;     // mcast_sync() returned false
+    std::uint64_t mcast_refused = 0;     // mcast_sync() returned false (sent again later)
     std::uint64_t unknown_services = 0;  // ids added as no-op services from SERVICE_BUILDs
 };
 
@@ -120,6 +121,8 @@ class Sync {
     void mark(NodeId sender);
     bool all_received() const;
     bool current_ring(const RingId& r) const { return ring_valid_ && r == ring_id_; }
+    // Multicast `m`, or keep it as pending_ when the queue refuses it.
+    void send(Bytes m);
 
     Host& host_;
     std::vector<Entry> local_;     // registered services, ascending id
@@ -131,6 +134,10 @@ class Sync {
     Phase phase_ = Phase::idle;
     std::size_t index_ = 0;
     bool job_ = false;  // the per-token process job is scheduled
+    // A SERVICE_BUILD or BARRIER of this sync that the queue refused: sent again at each
+    // token_sent() before anything else (a sync has at most one unsent message: the next one
+    // is sent only once this one is delivered everywhere).
+    std::optional<Bytes> pending_;
     SyncStats stats_;
 };
 

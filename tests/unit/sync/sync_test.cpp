@@ -287,3 +287,56 @@ TEST_CASE("sync: SERVICE_BUILD and BARRIER layouts (B2.6)") {
     CHECK(barrier[8] == 32);
     CHECK(barrier[16] == 0x04);
 }
+
+TEST_CASE(
+    "sync: a SERVICE_BUILD or BARRIER the queue refuses is sent again after the next "
+    "tokens (corosync's sync waits for ever)") {
+    Ring ring;
+    for (NodeId id : {1u, 2u})
+        ring.add(id).add(0, "cmap");
+    ring.at(2).refuse = true;  // node 2's queue is full when the ring forms
+    ring.start(RingId{1, 4});
+    ring.run(3);
+    CHECK(ring.at(2).sync.stats().mcast_refused == 1 + 3);  // the build, then once per token
+    CHECK(ring.at(1).sync.phase() == Sync::Phase::service_list_build);
+    CHECK(ring.at(2).journal.lines.back() != "completed");
+    ring.at(2).refuse = false;
+    ring.run();
+    CHECK(ring.at(1).journal.lines.back() == "completed");
+    CHECK(ring.at(2).journal.lines.back() == "completed");
+
+    // the barrier: refused once, then sent at the next token, and the sync completes
+    Ring again;
+    for (NodeId id : {1u, 2u})
+        again.add(id).add(0, "cmap");
+    again.start(RingId{1, 8});
+    again.deliver_all();  // every SERVICE_BUILD: process phase
+    again.at(1).refuse = true;
+    again.at(1).sync.token_sent();  // cmap.process done, the BARRIER refused
+    CHECK(again.at(1).sync.phase() == Sync::Phase::barrier);
+    CHECK(again.at(1).sync.stats().mcast_refused == 1);
+    again.at(1).refuse = false;
+    again.run();
+    CHECK(again.at(1).journal.lines.back() == "completed");
+    CHECK(again.at(2).journal.lines.back() == "completed");
+    CHECK(std::count(again.at(1).journal.lines.begin(), again.at(1).journal.lines.end(),
+                     "cmap.process") == 1);
+}
+
+TEST_CASE("sync: a message refused in one ring is not sent in the next") {
+    Ring ring;
+    for (NodeId id : {1u, 2u})
+        ring.add(id).add(0, "cmap");
+    ring.at(2).refuse = true;
+    ring.start(RingId{1, 4});
+    for (auto& [id, n] : ring.nodes)
+        n->sync.abort();
+    ring.at(2).refuse = false;
+    ring.start(RingId{1, 8});
+    ring.run();
+    // node 1's SERVICE_BUILD of 1.4 arrives in 1.8 and is dropped; node 2 sends only 1.8's
+    CHECK(ring.at(1).sync.stats().old_ring_dropped == 1);
+    CHECK(ring.at(2).sync.stats().old_ring_dropped == 1);
+    CHECK(ring.at(1).journal.lines.back() == "completed");
+    CHECK(ring.at(2).journal.lines.back() == "completed");
+}
