@@ -167,6 +167,7 @@ class Srp {
     void on_pause(Instant now, Duration gap);
     // A reloaded configuration: the new timers and limits take effect from now on (the MTU
     // stays, corosync cannot change it at run time either).
+    const SrpConfig& config() const { return config_; }
     void reconfigure(const SrpConfig& c) {
         const std::uint32_t mtu = config_.net_mtu;
         config_ = c;
