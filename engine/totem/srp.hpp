@@ -396,6 +396,7 @@ class Srp {
     // fastest of the last rotations seen here, and how many retransmits in a row went out.
     std::array<Duration, 16> rotation_samples_{};
     std::size_t rotation_sample_count_ = 0;
+    std::size_t rotation_members_ = 0;  // the member count of the ring the samples are of
     std::uint32_t consecutive_retransmits_ = 0;
 
     SrpStats stats_;
