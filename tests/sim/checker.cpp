@@ -755,10 +755,11 @@ class Checker {
     // docs/sim.md gives the measurements behind the loss limits and formation_rounds.
     static constexpr std::int64_t formation_rounds = 3;
     static constexpr std::uint32_t delivery_loss_max_pct = 10, formation_loss_max_pct = 5;
-    // Issue 15 asks "at up to 20 % loss"; measured (docs/sim.md): at 16..20 % with 8..9 nodes
-    // and a short token a sync can take longer than the bound (2 of 9,000 seeds: 1.1 s against
-    // 0.79 s; slow, not stuck), so it is asked up to 15 %.
-    static constexpr std::uint32_t sync_loss_max_pct = 15;
+    // Issue 15 asks "at up to 20 % loss". Measured (docs/sim.md): at 16..20 % with 8..9 nodes
+    // and a short token a sync can take longer than B (2 of 9,000 seeds: 1.14 s against 0.79 s;
+    // slow, not stuck), so above sync_tight_loss_max_pct the bound is sync_lossy_factor × B.
+    static constexpr std::uint32_t sync_loss_max_pct = 20, sync_tight_loss_max_pct = 15;
+    static constexpr std::int64_t sync_lossy_factor = 2;
 
     void check_partition_progress() {
         if (t_.loss_pct > delivery_loss_max_pct || t_.topology.empty() || !t_.liveness_phase)
@@ -790,10 +791,12 @@ class Checker {
     // synchronisation of R before its next configuration change (or the end of the run) — when over
     // B the topology did not change (no partition, crash, restart, pause, one-way failure), no
     // reordering burst slowed every hop, and R's members were all up, scheduled and connected, at
-    // up to 15 % loss (sync_loss_max_pct).
+    // up to 20 % loss (sync_loss_max_pct); above 15 % B is doubled (sync_lossy_factor).
     void check_sync_progress() {
         if (t_.loss_pct > sync_loss_max_pct || t_.topology.empty())
             return;
+        const std::int64_t factor =
+            t_.loss_pct > sync_tight_loss_max_pct ? sync_lossy_factor : std::int64_t{1};
         const std::int64_t base = t_.token_us + t_.consensus_us + 4 * t_.join_us;
         // When the last member installed each regular configuration, and which did: sync
         // starts when all of them are OPERATIONAL in it (seed 2584: recovery under loss spread
@@ -820,7 +823,7 @@ class Checker {
                 if (nodes.size() != ev.confchg.members.size())
                     continue;  // a member never installed it: the ring broke before it formed
                 const std::int64_t t = last;
-                const std::int64_t bound = base + 2 * backlog_bytes(inc, e);
+                const std::int64_t bound = factor * (base + 2 * backlog_bytes(inc, e));
                 std::int64_t next = life_end;
                 for (std::size_t f = e + 1; f < inc.events.size(); ++f)
                     if (inc.events[f].kind == TraceEvent::Kind::confchg) {

@@ -515,4 +515,23 @@ TEST_CASE("checker: sync_progress") {
         // without it 1.4 is asked (the section above); with it 1.4 + B reaches past 1.8
         CHECK(r.violations[static_cast<std::size_t>(Violation::sync_progress)] == 0);
     }
+    SECTION("above 15 % loss the bound is 2 B, and above 20 % nothing is asked") {
+        // the next change at 2000 ms, no sync: asked at 15 % (300 + 1000 ms), not at 16 %
+        // (300 + 2000 ms); at 2400 ms asked at 16 % and 20 %, not at 21 %
+        auto at15 = build(2'000'000);
+        at15.t.loss_pct = 15;
+        CHECK(check_trace(at15.t).has(Violation::sync_progress));
+        auto at16 = build(2'000'000);
+        at16.t.loss_pct = 16;
+        CHECK(!check_trace(at16.t).has(Violation::sync_progress));
+        for (std::uint32_t loss : {16u, 20u}) {
+            auto late = build(2'400'000);
+            late.t.loss_pct = loss;
+            CHECK(check_trace(late.t)
+                      .violations[static_cast<std::size_t>(Violation::sync_progress)] == 2);
+        }
+        auto at21 = build(2'400'000);
+        at21.t.loss_pct = 21;
+        CHECK(check_trace(at21.t).checks[static_cast<std::size_t>(Violation::sync_progress)] == 0);
+    }
 }
