@@ -289,7 +289,8 @@ Result<Value, KeyError> Value::from_wire(std::uint8_t type_code, ByteView bytes)
     switch (*t) {
         case ValueType::str: {
             // value_len may be shorter than the string but never longer than strlen + 1.
-            const void* nul = std::memchr(bytes.data(), 0, bytes.size());
+            // (memchr of an empty view's null data() is undefined: test the size first)
+            const void* nul = bytes.empty() ? nullptr : std::memchr(bytes.data(), 0, bytes.size());
             std::size_t len =
                 nul ? static_cast<std::size_t>(static_cast<const std::uint8_t*>(nul) - bytes.data())
                     : bytes.size();
