@@ -37,6 +37,20 @@ sys.path.insert(0, os.path.join(HERE, "..", "tests", "it"))
 import harness  # noqa: E402
 
 CLK_TCK = os.sysconf("SC_CLK_TCK")
+# Namespaces and temp dirs of the bench are "tdb<pid>c<k>-*": the tests' cleanup of stale
+# "td<pid>c<k>-*" leftovers (harness.cleanup_stale, run by every test script) never matches
+# them, so a test started meanwhile by someone else cannot take a running bench's files away.
+PREFIX = "tdb"
+_CLUSTERS = [0]
+
+
+def prefix() -> str:
+    _CLUSTERS[0] += 1
+    return f"{PREFIX}{os.getpid()}c{_CLUSTERS[0]}"
+
+
+def cleanup_stale() -> list:
+    return harness.cleanup_stale(PREFIX)
 MB = 1e6  # MB/s in the report are 10^6 bytes a second
 
 
@@ -118,7 +132,8 @@ class Proc:
         self.label = label
         self.lines: list[str] = []
         self.q: "queue.Queue[str]" = queue.Queue()
-        threading.Thread(target=self._read, daemon=True).start()
+        self.reader = threading.Thread(target=self._read, daemon=True)
+        self.reader.start()
 
     def _read(self) -> None:
         for line in self.p.stdout:
@@ -137,9 +152,11 @@ class Proc:
             try:
                 line = self.q.get(timeout=min(left, 0.5))
             except queue.Empty:
-                if self.p.poll() is not None and self.q.empty():
-                    raise RuntimeError(f"{self.label}: exited {self.p.returncode}; last: "
-                                       f"{self.lines[-4:]}")
+                if self.p.poll() is not None:
+                    self.reader.join(timeout=2)  # the lines it printed before it exited
+                    if self.q.empty():
+                        raise RuntimeError(f"{self.label}: exited {self.p.returncode}; last: "
+                                           f"{self.lines[-4:]}")
                 continue
             m = rx.search(line)
             if m:
@@ -182,7 +199,7 @@ class Engine:
         self.tools = tools
         self.label = label or kind
         self.c = harness.Cluster(nodes, kind=kind, transport="knet", crypto=crypto, token=token,
-                                 bin=totemd, cluster_name="bench", env=env)
+                                 bin=totemd, cluster_name="bench", env=env, prefix=prefix())
         self.groups = 0
         self.formation_s = None
 
@@ -222,7 +239,8 @@ class KnetRig:
     def __init__(self, nodes: int, crypto: bool, tools: str):
         self.n, self.crypto, self.tools = nodes, crypto, tools
         self.kind = "knet"
-        self.c = harness.Cluster(nodes, kind="external", transport="knet", crypto=crypto)
+        self.c = harness.Cluster(nodes, kind="external", transport="knet", crypto=crypto,
+                                 prefix=prefix())
 
     def __enter__(self) -> "KnetRig":
         self.c.__enter__()
