@@ -549,6 +549,19 @@ def render(data, base: str) -> None:
         lines.append("")
     else:
         lines += ["(no plots: python3-matplotlib is not importable by this python)", ""]
+    dead = [p for p in data.get("points", []) if p.get("dead") and "error" not in p]
+    if dead:
+        lines += ["## Points where a client lost its daemon connection", "",
+                  "The figure above counts what the remaining clients delivered in the window; "
+                  "a client whose connection the daemon closed (totemd: its event out-queue "
+                  "passed the 32 MiB cap, engine/ipc/server.hpp kEventQueueMaxBytesDefault; "
+                  "corosync has no cap) stops sending and receiving.", "",
+                  "| phase | run | engine | nodes | size | senders | loss % | msg/s |",
+                  "|---|---|---|---|---|---|---|---|"]
+        lines += [f"| {p['phase']} | {p.get('run')} | {p['engine']} | {p['nodes']} | "
+                  f"{size_name(p['size'])} | {p['senders']} | {p.get('loss', 0)} | "
+                  f"{fmt(p.get('msgs_s'))} |" for p in dead]
+        lines.append("")
     if data.get("errors"):
         lines += ["## Failed measurements", ""]
         lines += [f"- {e['phase']} {e.get('args', '')}: {e['error']}" for e in data["errors"]]

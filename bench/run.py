@@ -133,6 +133,8 @@ class Runner:
                     f"self p50/p99 {r['lat_self']['p50_ms']}/{r['lat_self']['p99_ms']} ms, "
                     f"other {r['lat_other']['p50_ms']}/{r['lat_other']['p99_ms']} ms "
                     f"({r['msgs_s']:.0f} msg/s)")
+            if r.get("dead"):
+                what += " (a client lost its daemon connection)"
             log(f"{phase} {e.label:8} {size:>7} B x{senders}"
                 f"{' loss ' + str(kw['loss']) + '%' if kw.get('loss') else ''}"
                 f"{' rate ' + str(kw['rate']) if kw.get('rate') else ''}: {what}")
