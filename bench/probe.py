@@ -9,6 +9,12 @@ node 1) and how often libcpg's send_fragments slept on CS_ERR_TRY_AGAIN ("sleep.
 each client's stderr). With PERF_OUT, `perf record -g` of node 1's daemon for 4 s of the first.
 Written to find out why totemd delivers 0.2–4 msg/s of 1 MiB at 5 nodes, 5 senders.
 """
+import os
+import subprocess
+import sys
+import threading
+import time
+
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import benchlib as bl
 _orig_stop = bl.Proc.stop
