@@ -172,6 +172,10 @@ struct Server::Impl {
         std::uint64_t events_dropped = 0;
         std::uint64_t responses_failed = 0;
         bool overflow = false;
+        // Requests handed to the handler, and their count when the queue began: a client that
+        // sends while its queue grows is busy in a send of its own, not stuck (see queue_event).
+        std::uint64_t requests_seen = 0;
+        std::uint64_t requests_at_queueing = 0;
         bool disconnecting = false;
         bool flush_posted = false;
     };
@@ -315,6 +319,7 @@ struct Server::Impl {
         // the handler decodes it (a length checked, then re-read).
         const auto* p = static_cast<const std::uint8_t*>(data);
         Bytes copy(p, p + size);
+        ++conn->requests_seen;
         ConnId id = conn->info.id;
         int rc = impl.handler.on_request(id, copy);
         if (Conn* still = impl.find(id)) {
@@ -393,10 +398,18 @@ struct Server::Impl {
             conn->queued = 0;
             conn->sent = 0;
             conn->queueing = true;
+            conn->requests_at_queueing = conn->requests_seen;
             post_flush(*conn);
         }
-        if (conn->outq_bytes + event.size() > options.event_queue_max_bytes) {
-            overflow(*conn, event.size());
+        // Past the cap a client that has sent requests since its queue began keeps its
+        // connection up to kEventQueueSendingFactor times the cap: it is busy in a send of its
+        // own (libcpg sends a 1 MiB message as 17 synchronous PARTIAL_MCASTs and reads no event
+        // meanwhile, while the other nodes' messages arrive). A client that stopped sends nothing.
+        const bool sending = conn->requests_seen > conn->requests_at_queueing;
+        const std::size_t limit = sending ? options.event_queue_max_bytes * kEventQueueSendingFactor
+                                          : options.event_queue_max_bytes;
+        if (conn->outq_bytes + event.size() > limit) {
+            overflow(*conn, event.size(), limit);
             return EventResult::disconnecting;
         }
         conn->outq.emplace_back(event.begin(), event.end());
@@ -406,13 +419,12 @@ struct Server::Impl {
         return EventResult::queued;
     }
 
-    void overflow(Conn& conn, std::size_t size) {
+    void overflow(Conn& conn, std::size_t size, std::size_t limit) {
         log(LogLevel::error,
             fmt::format("IPC client {} does not read its events: {} events ({} bytes) are "
                         "queued and one of {} bytes would pass the limit of {} bytes; "
                         "disconnecting it",
-                        describe(conn), conn.outq.size(), conn.outq_bytes, size,
-                        options.event_queue_max_bytes));
+                        describe(conn), conn.outq.size(), conn.outq_bytes, size, limit));
         conn.overflow = true;
         ++global.overflow_disconnects;
         ++conn.events_dropped;  // the one that did not fit; disconnect() counts the queue

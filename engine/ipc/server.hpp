@@ -12,7 +12,8 @@
 // full) a copy waits in a per-connection FIFO that a high-priority job flushes, and every later
 // event of that connection queues behind it, in order. Beyond corosync, the FIFO has a cap in
 // bytes (Options::event_queue_max_bytes): an event that would pass it disconnects that one
-// client (logged with its pid, process name and service; counted).
+// client (logged with its pid, process name and service; counted), unless the client has sent
+// requests since its queue began: then the limit is kEventQueueSendingFactor times the cap.
 //
 // Re-entrancy: the Handler may call respond(), send_event(), disconnect() and rate_limit() from
 // inside its callbacks. disconnect() takes effect from a job after the current callback returns
@@ -53,6 +54,10 @@ enum class RateLimit : std::uint8_t { fast = 0, normal = 1, slow = 2, off = 3, o
 // corosync library asks for: far more than a client that is merely slow ever falls behind, and
 // it bounds what one stuck client (a stopped process that keeps its connection) costs.
 inline constexpr std::size_t kEventQueueMaxBytesDefault = std::size_t{32} << 20;
+// A client that has sent requests since its queue began is busy sending, not stuck: its limit is
+// this many times the cap (256 MiB by default; bench/results/2026-12-02-findings.md: 5 nodes each
+// flooding 1 MiB messages passed 32 MiB at clients that were reading between their sends).
+inline constexpr std::size_t kEventQueueSendingFactor = 8;
 
 // How often a connection with queued events retries after its event ring was still full.
 // corosync re-adds a qb_loop job, which an otherwise idle qb_loop runs every ≤ 50 ms.

@@ -308,6 +308,41 @@ TEST_CASE("a client that does not read its events is cut off at the cap; others 
     CHECK(f.server->global_stats().active == 1);
 }
 
+TEST_CASE("a client that sends requests while its queue grows is cut off only at 8 times the cap",
+          "[ipc]") {
+    Options o;
+    o.event_queue_max_bytes = 64 * 1024;
+    Fixture f(o);
+    std::string name = f.add(2, "busy");
+    Client busy;
+    REQUIRE(busy.connect(f.loop, name) == 0);
+    ConnId id = f.rec.last_id();
+
+    Bytes ev = response(9, 1, Bytes(1000, 0xab));
+    // Fill its event ring until the server queues.
+    EventResult r = EventResult::sent;
+    for (int i = 0; i < 100000 && r == EventResult::sent; ++i)
+        r = f.server->send_event(id, ev);
+    REQUIRE(r == EventResult::queued);
+    int queued = 1;
+    // It is busy sending (as libcpg in the PARTIAL_MCASTs of a large message), reading no event.
+    Bytes req = request(5, text("busy"));
+    REQUIRE(busy.send(req) == static_cast<ssize_t>(req.size()));
+    Bytes resp;
+    REQUIRE(busy.recv(f.loop, resp) == 28);
+    for (int i = 0; i < 1000 && r != EventResult::disconnecting; ++i) {
+        r = f.server->send_event(id, ev);
+        if (r == EventResult::queued)
+            ++queued;
+    }
+    REQUIRE(r == EventResult::disconnecting);
+    CHECK(queued == 8 * 64);  // kEventQueueSendingFactor × the cap, in events of 1024 bytes
+    auto st = f.server->stats(id);
+    REQUIRE(st);
+    CHECK(st->overflow_disconnect);
+    CHECK(f.logged(LogLevel::error, "would pass the limit of 524288 bytes"));
+}
+
 TEST_CASE("rate limits: RATE_OFF and RATE_OFF_2 hold requests back, RATE_FAST releases them",
           "[ipc]") {
     Fixture f;
