@@ -142,6 +142,21 @@ def cib_canonical(xml_text: str) -> str:
                 if k not in OP_KEEP:
                     del o.attrib[k]
 
+    # attrd writes a node's #feature-set transient attribute some time after each join and
+    # peer loss (when it has become the writer): whether a snapshot holds it is timing, seen
+    # differing between two runs on one loaded machine. Dropped, with containers left empty.
+    for ta in root.iter("transient_attributes"):
+        for ia in list(ta):
+            for nv in list(ia):
+                if nv.tag == "nvpair" and nv.get("name") == "#feature-set":
+                    ia.remove(nv)
+            if len(ia) == 0:
+                ta.remove(ia)
+    for st in root.iter("node_state"):
+        for ta in list(st.findall("transient_attributes")):
+            if len(ta) == 0:
+                st.remove(ta)
+
     def walk(e: ET.Element, depth: int, out: list) -> None:
         attrs = [f'{k}="{"*" if k in CIB_MASK else v}"' for k, v in sorted(e.attrib.items())]
         out.append("  " * depth + f"<{e.tag} {' '.join(attrs)}>")
@@ -242,11 +257,32 @@ def log_lines(p: PacemakerStack, nodes) -> set:
 # quorum fd has G_PRIORITY_HIGH, CPG G_PRIORITY_MEDIUM; both daemons write the CPG confchg
 # first, in the same millisecond). The controller does the same either way (an election).
 # Printed, never silently dropped.
+# Also timing between Pacemaker's own daemons, seen on either engine when the machine is loaded
+# (2 cores, load average 14): an election or join message reaching a controller in a state
+# that defers it, and the controller's CPU throttle reading pacemaker-based's /proc entry, a
+# pid it found by name in the /proc every node's namespace shares (another node's, killed).
+# Errors, and any line of PROBLEM (IPC, retries, the cluster layer), are never in this list.
 ORDER_DEPENDENT = {
-    "pacemaker-controld (reap_dead_nodes) warning: Our DC node (nN) left the cluster":
+    r"pacemaker-controld \(reap_dead_nodes\) warning: Our DC node \(nN\) left the cluster":
         "the quorum notification was dispatched before the CPG confchg (race between two IPC "
         "connections of pacemaker-controld)",
+    r"pacemaker-controld \(do_log\) warning: Input I_\w+ received in state S_\w+ from \w+":
+        "an election/join message between controllers arrived in a state that defers it",
+    r"pacemaker-controld \(throttle_cib_load\) warning: Couldn't read /proc/N/stat: "
+    r"No such file or directory \(N\)":
+        "the throttle's pacemaker-based pid, found by name in the shared /proc, was another "
+        "node's",
 }
+
+
+def order_dependent(line: str):
+    """The reason a log line may differ between two runs, or None."""
+    if PROBLEM.search(line) or " error: " in line or " crit: " in line:
+        return None
+    for pattern, why in ORDER_DEPENDENT.items():
+        if re.fullmatch(pattern, line):
+            return why
+    return None
 
 
 def compare_logs(name: str, ref: Run, got: Run) -> None:
@@ -261,10 +297,10 @@ def compare_logs(name: str, ref: Run, got: Run) -> None:
           f"corosync, {len(got.log_lines)} on totemd")
     for line in coro_only:
         print(f"  corosync only: {line}")
-    allowed = [line for line in only if line in ORDER_DEPENDENT]
-    only = [line for line in only if line not in ORDER_DEPENDENT]
+    allowed = [line for line in only if order_dependent(line)]
+    only = [line for line in only if not order_dependent(line)]
     for line in allowed:
-        print(f"  totemd only, order-dependent (allowed): {line} -- {ORDER_DEPENDENT[line]}")
+        print(f"  totemd only, timing-dependent (allowed): {line} -- {order_dependent(line)}")
     for line in only:
         print(f"  TOTEMD ONLY: {line}")
     check(not only, f"{name}: pacemaker logged on totemd what it did not log on corosync")
