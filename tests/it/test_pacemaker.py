@@ -99,6 +99,9 @@ def mask_status(text: str) -> str:
     text = re.sub(r"(?m)^(\s*\* Last change:).*$", r"\1 <t>", text)
     # Which node wins the DC election depends on the start order and timing, not the engine.
     text = re.sub(r"Current DC: \S+ ", "Current DC: <dc> ", text)
+    # crm_mon says MIXED-VERSION while a joined node's #feature-set attribute is not yet
+    # written by attrd (the timing of cib_canonical's #feature-set; seen in a corosync run)
+    text = text.replace(" - MIXED-VERSION partition", " - partition")
     # No systemd in a namespace: "Daemon Status" reads inactive on both (ISSUE-NOTES).
     text = re.sub(r"(?s)\nDaemon Status:\n.*$", "\nDaemon Status: <masked>\n", text)
     text = re.sub(r"'[A-Z][a-z]{2} [A-Z][a-z]{2} +\d+ [\d:]+ \d{4}'", "'<t>'", text)
@@ -275,8 +278,23 @@ ORDER_DEPENDENT = {
 }
 
 
+# pacemaker-controld's connection to pacemaker-based (Pacemaker's own IPC, not the engine's)
+# refused at start while based is still starting: seen once, on totemd, at load average 9.5.
+# DOUBTFUL: based starts its IPC server after its CPG join, so a slow join would look the same;
+# printed, allowed, and named in the report until a run shows which.
+STARTUP_CIB = {
+    "pacemaker-controld (do_cib_control) info: Could not connect to the CIB manager: "
+    "Transport endpoint is not connected",
+    "pacemaker-controld (do_cib_control) warning: Couldn't complete CIB registration N "
+    "times... pause and retry",
+}
+
+
 def order_dependent(line: str):
     """The reason a log line may differ between two runs, or None."""
+    if line in STARTUP_CIB:
+        return ("controld met pacemaker-based still starting (Pacemaker-internal IPC; "
+                "DOUBTFUL, see STARTUP_CIB)")
     if PROBLEM.search(line) or " error: " in line or " crit: " in line:
         return None
     for pattern, why in ORDER_DEPENDENT.items():
@@ -313,8 +331,12 @@ def compare_logs(name: str, ref: Run, got: Run) -> None:
 def two_node_script(r: Run) -> None:
     with Stack(r.kind, 2, properties=None, bin=totemd_bin()) as s:
         c, p = s.c, s.p
-        t0 = s.start([1, 2])
+        # n2's pacemaker joins n1's DC: the node stopped below is never the DC (which node
+        # wins the election is Pacemaker's CPU-time tie-break, not the engine; when the DC is
+        # the one stopped, the survivor logs "Stonith/shutdown of node n2 was not expected")
+        t0 = s.start([1, 2], late=[2])
         v, t = wait_view(p, 1, "both Online with a DC", settled([1, 2], {}))
+        check(v.dc == "n1", f"DC {v.dc}")
         r.times["start→all Online (dc-deadtime 20 s)"] = t - t0
         wait_all_agree(p, [1, 2], "one DC", settled([1, 2], {}))
         r.views(p, [1, 2], "up")
