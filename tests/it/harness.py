@@ -25,6 +25,9 @@ Daemons (kind, one per node or one for all):
   totemd    <bin>/totemd -f -c <conf>, with TOTEMD_STATE_DIR=<node>/lib and the same mount
             isolation; the binary comes from the `bin` argument or $TOTEMD_BIN (a file or
             a directory holding totemd).
+  realtime=False  `system { sched_rr: no }` in every config (corosync 3.1.7 has no -p; totemd
+            reads the key too, and gets -p as well): both run without SCHED_RR, for timings
+            that compare.
 
 Membership is read from each node's log: both daemons write
   "[TOTEM ] A new membership (R.S) was formed. Members joined: 1 2 left: 3"
@@ -520,6 +523,9 @@ class Cluster:
                         out.append(f"{indent}{k}: {v}")
             section(self.quorum_opts, "    ")
             out.append("}")
+        if not self.realtime:
+            # corosync 3.1.7 has no -p: it reads system.sched_rr (totemd reads it too).
+            out += ["system {", "    sched_rr: no", "}"]
         out += ["logging {",
                 "    to_logfile: yes",
                 f"    logfile: {node.log}",
@@ -539,7 +545,7 @@ class Cluster:
         env.update(self.env)
         env.update(self.node_env.get(node.id, {}))
         if node.kind == "corosync":
-            daemon = f"exec {COROSYNC_BIN} -f {'' if self.realtime else '-p '}-c {node.conf}"
+            daemon = f"exec {COROSYNC_BIN} -f -c {node.conf}"
         else:
             daemon = f"exec {self.totemd} -f {'' if self.realtime else '-p '}-c {node.conf}"
             env["TOTEMD_STATE_DIR"] = os.path.join(node.dir, "lib")
