@@ -1,5 +1,7 @@
 #include "tests/sim/checker.hpp"
 
+#include "tests/sim/checker_services.hpp"
+
 #include <algorithm>
 #include <map>
 #include <set>
@@ -49,6 +51,20 @@ std::string_view to_string(Violation v) {
             return "sync_progress";
         case Violation::cmap_sync:
             return "cmap_sync";
+        case Violation::cpg_delivery:
+            return "cpg_delivery";
+        case Violation::cpg_safe:
+            return "cpg_safe";
+        case Violation::cpg_self_delivery:
+            return "cpg_self_delivery";
+        case Violation::cpg_config:
+            return "cpg_config";
+        case Violation::cpg_virtual_synchrony:
+            return "cpg_virtual_synchrony";
+        case Violation::cpg_reasons:
+            return "cpg_reasons";
+        case Violation::quorum_agreement:
+            return "quorum_agreement";
         case Violation::event_budget:
             return "event_budget";
         case Violation::count:
@@ -72,10 +88,22 @@ std::uint64_t CheckResult::total_checks() const {
     return n;
 }
 
-namespace {
+namespace detail {
 
-constexpr std::size_t findings_max = 24;          // details kept per run
-constexpr std::size_t findings_per_kind_max = 3;  // so that one kind cannot hide the others
+bool Findings::expect(Violation v, bool ok, const std::string& detail) {
+    auto k = static_cast<std::size_t>(v);
+    r_.checks[k]++;
+    if (!ok) {
+        r_.violations[k]++;
+        if (r_.findings.size() < findings_max && r_.violations[k] <= findings_per_kind_max)
+            r_.findings.push_back(Finding{v, detail});
+    }
+    return ok;
+}
+
+}  // namespace detail
+
+namespace {
 
 std::string ring_str(const RingId& r) {
     return r.str();
@@ -157,6 +185,8 @@ class Checker {
         check_partition_progress();
         check_sync_progress();
         check_cmap_sync();
+        detail::check_cpg(t_, f_);
+        detail::check_quorum(t_, f_);
         expect(Violation::event_budget, !t_.budget_exhausted, "the run exhausted its event budget");
         return std::move(r_);
     }
@@ -165,22 +195,10 @@ class Checker {
     // The detail is only built when the check fails (most checks run once per delivery).
     template <typename Detail>
     bool expect_lazy(Violation v, bool ok, Detail&& detail) {
-        if (ok) {
-            r_.checks[static_cast<std::size_t>(v)]++;
-            return true;
-        }
-        return expect(v, false, detail());
+        return f_.expect_lazy(v, ok, std::forward<Detail>(detail));
     }
     bool expect(Violation v, bool ok, const std::string& detail) {
-        auto k = static_cast<std::size_t>(v);
-        r_.checks[k]++;
-        if (!ok) {
-            r_.violations[k]++;
-            if (r_.findings.size() < findings_max && r_.violations[k] <= findings_per_kind_max) {
-                r_.findings.push_back(Finding{v, detail});
-            }
-        }
-        return ok;
+        return f_.expect(v, ok, detail);
     }
     std::string who(std::size_t inc) const {
         const auto& i = t_.incarnations[inc];
@@ -202,6 +220,8 @@ class Checker {
                     on_confchg(n, ev.confchg, ev.time_us, cur, last_regular);
                     continue;
                 }
+                if (ev.kind != TraceEvent::Kind::deliver)
+                    continue;  // a CPG control message (the CPG properties place by them)
                 const auto& d = ev.deliver;
                 const auto it = index_.find(d.id);
                 const bool known = it != index_.end();
@@ -851,6 +871,8 @@ class Checker {
             const TraceEvent& ev = inc.events[f];
             if (ev.kind == TraceEvent::Kind::confchg)
                 break;
+            if (ev.kind != TraceEvent::Kind::deliver)
+                continue;
             const auto it = t_.submitted.find(ev.deliver.id);
             if (it != t_.submitted.end() && it->second.time_us < t)
                 bytes += it->second.size;
@@ -1072,6 +1094,7 @@ class Checker {
 
     const Trace& t_;
     CheckResult r_;
+    detail::Findings f_{r_};
     std::map<int, RingId> sent_ring_;  // message → the ring the first delivery reported
     std::vector<SafeDelivery> safe_;   // safe deliveries in regular configurations
     std::map<RingKey, std::vector<std::size_t>> ring_segs_;  // regular segments per ring
