@@ -247,6 +247,13 @@ int main(int argc, char** argv) {
             if (!r.exception.empty())
                 failing_seeds[totem::sim::violation_count].push_back(config.seed);
             std::printf("  %s\n", config.describe().c_str());
+            std::printf("  violated:");
+            for (std::size_t v = 0; v < totem::sim::violation_count; ++v)
+                if (r.check.violations[v] != 0)
+                    std::printf(
+                        " %s",
+                        std::string(totem::sim::to_string(static_cast<Violation>(v))).c_str());
+            std::printf("%s\n", r.exception.empty() ? "" : " exception");
             if (!r.exception.empty())
                 std::printf("  exception: %s\n", r.exception.c_str());
             for (const auto& f : r.check.findings) {
