@@ -502,6 +502,53 @@ void read_volatile(Ctx& c, Totem& t, std::size_t ring0_members) {
     t.cancel_token_hold_on_retransmit = boolean("cancel_token_hold_on_retransmit", false);
 }
 
+// totem_volatile_config_validate: the first complaint, at the key's line.
+std::optional<Diag> validate_volatile(const Ctx& c, const Totem& t) {
+    auto min = [&](const char* key, std::uint32_t v, const char* what,
+                   std::uint32_t minimum) -> std::optional<Diag> {
+        if (v >= minimum)
+            return std::nullopt;
+        return c.err(c.line_of(std::string("totem.") + key, "totem"),
+                     std::string("The ") + what + " parameter (" + std::to_string(v) +
+                         " ms) may not be less than (" + std::to_string(minimum) + " ms).");
+    };
+    if (auto e = min("max_network_delay", t.max_network_delay_ms, "max_network_delay",
+                     kMinimumTimeoutMs))
+        return e;
+    if (auto e = min("token", t.effective_token_ms, "token timeout", kMinimumTimeoutMs))
+        return e;
+    if (t.token_warning_pct > 100)
+        return c.err(c.line_of("totem.token_warning", "totem"),
+                     "The token warning parameter (" + std::to_string(t.token_warning_pct) +
+                         "%) must be between 0 (disabled) and 100.");
+    if (t.token_retransmit_ms < kMinimumTimeoutMs) {
+        if (c.u32("totem.token_retransmit")) {
+            if (auto e = min("token_retransmit", t.token_retransmit_ms, "token retransmit timeout",
+                             kMinimumTimeoutMs))
+                return e;
+        } else {
+            return c.err(c.line_of("totem.token", "totem"),
+                         "Not appropriate token or token_retransmits_before_loss_const value set");
+        }
+    }
+    if (auto e = min("hold", t.hold_ms, "token hold timeout", kMinimumHoldMs))
+        return e;
+    if (auto e = min("join", t.join_ms, "join timeout", kMinimumTimeoutMs))
+        return e;
+    if (auto e = min("consensus", t.consensus_ms, "consensus timeout", kMinimumTimeoutMs))
+        return e;
+    if (t.consensus_ms < t.join_ms)
+        return c.err(c.line_of("totem.consensus", "totem"),
+                     "The consensus timeout parameter (" + std::to_string(t.consensus_ms) +
+                         " ms) may not be less than join timeout (" + std::to_string(t.join_ms) +
+                         " ms).");
+    if (auto e = min("merge", t.merge_ms, "merge timeout", kMinimumTimeoutMs))
+        return e;
+    if (auto e = min("downcheck", t.downcheck_ms, "downcheck timeout", kMinimumTimeoutMs))
+        return e;
+    return std::nullopt;
+}
+
 std::string ip_text(const IpAddr& a) {
     return a.str();
 }
@@ -972,51 +1019,9 @@ Result<Derived, Diag> derive_config(CmapBuild build, const std::string& file, co
                          "This totem parser can only parse version 2 configurations.")};
 
     // totem_volatile_config_validate
+    if (auto e = validate_volatile(c, t))
+        return Err{*e};
     {
-        auto min = [&](const char* key, std::uint32_t v, const char* what,
-                       std::uint32_t minimum) -> std::optional<Diag> {
-            if (v >= minimum)
-                return std::nullopt;
-            return c.err(c.line_of(std::string("totem.") + key, "totem"),
-                         std::string("The ") + what + " parameter (" + std::to_string(v) +
-                             " ms) may not be less than (" + std::to_string(minimum) + " ms).");
-        };
-        if (auto e = min("max_network_delay", t.max_network_delay_ms, "max_network_delay",
-                         kMinimumTimeoutMs))
-            return Err{*e};
-        if (auto e = min("token", t.effective_token_ms, "token timeout", kMinimumTimeoutMs))
-            return Err{*e};
-        if (t.token_warning_pct > 100)
-            return Err{c.err(c.line_of("totem.token_warning", "totem"),
-                             "The token warning parameter (" + std::to_string(t.token_warning_pct) +
-                                 "%) must be between 0 (disabled) and 100.")};
-        if (t.token_retransmit_ms < kMinimumTimeoutMs) {
-            if (c.u32("totem.token_retransmit")) {
-                if (auto e = min("token_retransmit", t.token_retransmit_ms,
-                                 "token retransmit timeout", kMinimumTimeoutMs))
-                    return Err{*e};
-            } else {
-                return Err{c.err(
-                    c.line_of("totem.token", "totem"),
-                    "Not appropriate token or token_retransmits_before_loss_const value set")};
-            }
-        }
-        if (auto e = min("hold", t.hold_ms, "token hold timeout", kMinimumHoldMs))
-            return Err{*e};
-        if (auto e = min("join", t.join_ms, "join timeout", kMinimumTimeoutMs))
-            return Err{*e};
-        if (auto e = min("consensus", t.consensus_ms, "consensus timeout", kMinimumTimeoutMs))
-            return Err{*e};
-        if (t.consensus_ms < t.join_ms)
-            return Err{c.err(c.line_of("totem.consensus", "totem"),
-                             "The consensus timeout parameter (" + std::to_string(t.consensus_ms) +
-                                 " ms) may not be less than join timeout (" +
-                                 std::to_string(t.join_ms) + " ms).")};
-        if (auto e = min("merge", t.merge_ms, "merge timeout", kMinimumTimeoutMs))
-            return Err{*e};
-        if (auto e = min("downcheck", t.downcheck_ms, "downcheck timeout", kMinimumTimeoutMs))
-            return Err{*e};
-
         if (num_configured > 1) {
             std::size_t first_count = 0;
             bool first = true;
@@ -1151,6 +1156,22 @@ SrpConfig to_srp_config(const Config& c) {
     s.cancel_token_hold_on_retransmit = t.cancel_token_hold_on_retransmit;
     s.net_mtu = t.netmtu;
     return s;
+}
+
+}  // namespace totem::conf
+
+namespace totem::conf {
+
+std::optional<std::string> reread_volatile(Cmap& keys, Totem& t, std::size_t ring0_members) {
+    const std::string file = "cmap";
+    const std::map<std::string, int> no_lines;
+    std::vector<Diag> warnings;
+    const DeriveOptions opts;
+    Ctx c{file, keys, no_lines, warnings, opts};
+    read_volatile(c, t, ring0_members);
+    if (auto e = validate_volatile(c, t))
+        return e->message;
+    return std::nullopt;
 }
 
 }  // namespace totem::conf

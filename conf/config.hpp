@@ -173,4 +173,11 @@ Result<Derived, Diag> derive_config(CmapBuild build, const std::string& file, co
 // The values the Totem core runs with.
 SrpConfig to_srp_config(const Config& c);
 
+// totemconfig.c totem_change_notify → totem_volatile_config_read + validate: the volatile
+// totem settings of `t` re-read from the totem.* keys of `keys` (defaults for missing ones;
+// the token grows by token_coefficient per ring0 member past 2), their runtime.config.totem.*
+// keys written into `keys`. Returns validation's complaint, if any (corosync logs it and
+// keeps running with the values read).
+std::optional<std::string> reread_volatile(Cmap& keys, Totem& t, std::size_t ring0_members);
+
 }  // namespace totem::conf

@@ -208,6 +208,7 @@ class NodeCore final : private sync::Host, private services::Api {
     void deliver_exec(const GroupMessage& m);
     void dispatch_notifications();
     void core_key_changed(const services::Notification& n);
+    void totem_key_changed(const services::Notification& n);
     void apply_reload(Result<conf::Config, std::string> reloaded);
     void update_flow_control();
     void emit_log(LogLevel level, std::string_view subsys, std::string text);

@@ -22,7 +22,107 @@ void NodeCore::init_keys() {
         TOTEM_ASSERT(t.ok());
         core_tracks_.push_back(*t);
     }
+    // totemconfig.c totem_config_keys_init: a change of a totem.* key re-reads the volatile
+    // totem settings (totem_change_notify).
+    auto t = keys_.add_track("totem.", all | services::kTrackPrefix, 0);
+    TOTEM_ASSERT(t.ok());
+    core_tracks_.push_back(*t);
     keys_.take_notifications();  // nobody tracked anything before
+}
+
+namespace {
+
+// The totem_config parameters totem_change_notify reacts to (totem_get_param_by_name), and
+// token_coefficient.
+bool volatile_totem_key(std::string_view key) {
+    static constexpr std::string_view names[] = {"token",
+                                                 "token_warning",
+                                                 "token_retransmit",
+                                                 "hold",
+                                                 "token_retransmits_before_loss_const",
+                                                 "join",
+                                                 "send_join",
+                                                 "consensus",
+                                                 "merge",
+                                                 "downcheck",
+                                                 "fail_recv_const",
+                                                 "seqno_unchanged_const",
+                                                 "heartbeat_failures_allowed",
+                                                 "max_network_delay",
+                                                 "window_size",
+                                                 "max_messages",
+                                                 "miss_count_const",
+                                                 "knet_pmtud_interval",
+                                                 "knet_mtu",
+                                                 "knet_compression_threshold",
+                                                 "knet_compression_level",
+                                                 "knet_compression_model",
+                                                 "block_unlisted_ips",
+                                                 "cancel_token_hold_on_retransmit",
+                                                 "token_coefficient"};
+    if (key.substr(0, 6) != "totem.")
+        return false;
+    key.remove_prefix(6);
+    return std::find(std::begin(names), std::end(names), key) != std::end(names);
+}
+
+std::optional<conf::CmapValue> to_conf(const Value& v) {
+    using conf::CmapValue;
+    using VT = services::ValueType;
+    switch (v.type()) {
+        case VT::u8:
+            return CmapValue::uint(conf::ValueType::U8, *v.as_u8());
+        case VT::u16:
+            return CmapValue::uint(conf::ValueType::U16, *v.as_u16());
+        case VT::u32:
+            return CmapValue::uint(conf::ValueType::U32, *v.as_u32());
+        case VT::u64:
+            return CmapValue::uint(conf::ValueType::U64, *v.as_u64());
+        case VT::i8:
+            return CmapValue::sint(conf::ValueType::I8, *v.as_i8());
+        case VT::i16:
+            return CmapValue::sint(conf::ValueType::I16, *v.as_i16());
+        case VT::i32:
+            return CmapValue::sint(conf::ValueType::I32, *v.as_i32());
+        case VT::i64:
+            return CmapValue::sint(conf::ValueType::I64, *v.as_i64());
+        case VT::str:
+            return CmapValue::string(*v.as_string());
+        default:
+            return std::nullopt;  // float, double, binary: no totem setting has such a type
+    }
+}
+
+}  // namespace
+
+// totem_change_notify: re-read every volatile totem setting from the totem.* keys (a deleted
+// key takes its default), publish the runtime.config.totem.* keys and run with them. Skipped
+// while a reload applies its file (it reconfigures everything itself at its end).
+void NodeCore::totem_key_changed(const services::Notification& n) {
+    if (!volatile_totem_key(n.key))
+        return;
+    if (reload_pending_ || keys_.get_u8("config.reload_in_progress").value_or(0) != 0)
+        return;
+    conf::Cmap cm;
+    auto it = keys_.iter_init("totem.");
+    while (auto item = keys_.iter_next(it))
+        if (const Value* value = keys_.find(item->key))
+            if (auto v = to_conf(*value))
+                cm.insert_or_assign(item->key, *v);
+    conf::Totem t = config_.totem;
+    const auto complaint = conf::reread_volatile(cm, t, config_.nodes.size());
+    emit_log(LogLevel::debug, "TOTEM",
+             "Totem related config key changed. Dumping actual totem config.");
+    if (complaint)
+        emit_log(LogLevel::error, "TOTEM", *complaint);
+    for (const auto& [k, v] : cm)
+        if (k.rfind("runtime.config.totem.", 0) == 0)
+            keys_.set(k, Value::from_conf(v));
+    config_.totem = t;
+    SrpConfig srp = conf::to_srp_config(config_);
+    if (options_.srp)
+        srp = *options_.srp;  // the simulator's timers
+    stack_.reconfigure(srp);
 }
 
 // exec/service.c corosync_service_link_and_init: the keys of one loaded service.
@@ -44,6 +144,10 @@ void NodeCore::publish_service_keys(const services::ServiceInfo& info) {
 void NodeCore::core_key_changed(const services::Notification& n) {
     if (std::find(core_tracks_.begin(), core_tracks_.end(), n.track) == core_tracks_.end())
         return;
+    if (n.key.rfind("totem.", 0) == 0) {
+        totem_key_changed(n);
+        return;
+    }
     if (n.key == "runtime.blackbox.dump_flight_data") {
         outbox_.push_back(services::DumpBlackboxAction{});
         return;

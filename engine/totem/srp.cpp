@@ -1153,7 +1153,18 @@ void Srp::operational_enter(Instant) {
     left_voluntarily_.clear();
 
     memb_state_ = MembState::operational;
-    rotation_sample_count_ = 0;
+    // The previous ring's rotation times, scaled to this ring's member count (a rotation is
+    // one hop per member), so that a fresh ring retransmits a lost token as soon as a ring
+    // that has turned for a while does: under loss a new ring otherwise waits a whole
+    // token_retransmit per lost token until it has timed four rotations of its own.
+    if (rotation_members_ && rotation_members_ != my_memb_list_.size()) {
+        const std::size_t n = std::min(rotation_sample_count_, rotation_samples_.size());
+        for (std::size_t i = 0; i < n; ++i)
+            rotation_samples_[i] = rotation_samples_[i] *
+                                   static_cast<std::int64_t>(my_memb_list_.size()) /
+                                   static_cast<std::int64_t>(rotation_members_);
+    }
+    rotation_members_ = my_memb_list_.size();
     stats_.operational_entered++;
     stats_.continuous_gather = 0;
     my_received_flg_ = true;

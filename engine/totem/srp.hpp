@@ -167,6 +167,7 @@ class Srp {
     void on_pause(Instant now, Duration gap);
     // A reloaded configuration: the new timers and limits take effect from now on (the MTU
     // stays, corosync cannot change it at run time either).
+    const SrpConfig& config() const { return config_; }
     void reconfigure(const SrpConfig& c) {
         const std::uint32_t mtu = config_.net_mtu;
         config_ = c;
@@ -395,6 +396,7 @@ class Srp {
     // fastest of the last rotations seen here, and how many retransmits in a row went out.
     std::array<Duration, 16> rotation_samples_{};
     std::size_t rotation_sample_count_ = 0;
+    std::size_t rotation_members_ = 0;  // the member count of the ring the samples are of
     std::uint32_t consecutive_retransmits_ = 0;
 
     SrpStats stats_;

@@ -70,6 +70,7 @@ def main() -> int:
         say("A client's view: Debian's unmodified corosync tools talk to totemd over libqb IPC")
         show_tool(c, 1, ["corosync-cfgtool", "-s"])
         show_tool(c, 1, ["corosync-cmapctl", "runtime.members."])
+        show_tool(c, 1, ["corosync-quorumtool", "-s"])
 
         say("Messages flow: every node multicasts; all deliver in one agreed order")
         time.sleep(3)
@@ -82,6 +83,8 @@ def main() -> int:
         detail("why (runtime.totemd.last_change_cause): " +
                cmap(c, 1, "runtime.totemd.last_change_cause"))
         show_tool(c, 1, ["corosync-cmapctl", "runtime.members.3.status"])
+        detail("2 of 3 votes: the partition keeps quorum")
+        show_tool(c, 1, ["corosync-quorumtool", "-l"])
         time.sleep(1)
         show_traffic(c, [1, 2])
 

@@ -13,6 +13,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -155,29 +156,44 @@ def case_loss20_knet():
     lossy("knet", True, 300)
 
 
-def idle_at_loss(kind: str, seconds: int, percent: int = 20) -> tuple[int, int]:
-    """An idle 3-node udpu ring with `percent` % ingress loss on every node for `seconds`:
+def idle_at_loss(seconds: int, percent: int = 20) -> dict[str, tuple[int, int]]:
+    """An idle 3-node udpu ring of corosync and one of totemd, side by side (two clusters of
+    their own), with `percent` % ingress loss on every node for the same `seconds`: per kind,
     how many "Token has not been received" warnings and new memberships it logged."""
-    with harness.Cluster(3, kind=kind, transport="udpu", crypto=False) as c:
-        c.wait_for_membership([1, 2, 3], [1, 2, 3], timeout=TIMEOUT_S)
-        c.quiet_for([1, 2, 3], 2)
-        for i in (1, 2, 3):
-            c.loss(i, percent)
-        hits = c.quiet_for([1, 2, 3], seconds)
-        warnings = sum("Token has not been received" in h for h in hits)
-        memberships = sum("A new membership" in h for h in hits)
-        dropped = [c.loss_dropped(i) for i in (1, 2, 3)]
-        print(f"idle{percent} {kind}: {seconds}s idle at {percent} % loss: {warnings} token "
-              f"warnings, {memberships} new memberships, packets dropped {dropped}")
-        return warnings, memberships
+    with harness.Cluster(3, kind="corosync", transport="udpu", crypto=False) as cs, \
+            harness.Cluster(3, kind="totemd", transport="udpu", crypto=False) as td:
+        clusters = {"corosync": cs, "totemd": td}
+        for c in clusters.values():
+            c.wait_for_membership([1, 2, 3], [1, 2, 3], timeout=TIMEOUT_S)
+            c.quiet_for([1, 2, 3], 2)
+        for c in clusters.values():
+            for i in (1, 2, 3):
+                c.loss(i, percent)
+        hits: dict[str, list] = {}
+        # the two watches run at the same time (quiet_for sleeps, then reads its own logs)
+        t = threading.Thread(target=lambda: hits.__setitem__("corosync",
+                                                             cs.quiet_for([1, 2, 3], seconds)))
+        t.start()
+        hits["totemd"] = td.quiet_for([1, 2, 3], seconds)
+        t.join()
+        out = {}
+        for kind, c in clusters.items():
+            warnings = sum("Token has not been received" in h for h in hits[kind])
+            memberships = sum("A new membership" in h for h in hits[kind])
+            dropped = [c.loss_dropped(i) for i in (1, 2, 3)]
+            print(f"idle{percent} {kind}: {seconds}s idle at {percent} % loss: {warnings} token "
+                  f"warnings, {memberships} new memberships, packets dropped {dropped}")
+            out[kind] = (warnings, memberships)
+        return out
 
 
 def case_idle20_udpu():
     """An idle ring at 20 % loss keeps its membership: once a token's first retransmit has gone
     out, totemd re-sends it every token_retransmit/4 (docs/protocol/deviations.md), where
-    corosync waits a whole token_retransmit each time. Both measured in this run."""
-    cs_warn, cs_memb = idle_at_loss("corosync", 75)
-    td_warn, td_memb = idle_at_loss("totemd", 75)
+    corosync waits a whole token_retransmit each time. Both measured in this run, at the same
+    time."""
+    r = idle_at_loss(75)
+    (cs_warn, cs_memb), (td_warn, td_memb) = r["corosync"], r["totemd"]
     print(f"idle20: token warnings corosync {cs_warn}, totemd {td_warn}; "
           f"new memberships corosync {cs_memb}, totemd {td_memb}")
     # The membership changes are what users feel (corosync: 3..9 in 75 s here; totemd: 0 in
