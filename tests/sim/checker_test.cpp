@@ -522,6 +522,17 @@ TEST_CASE("checker: sync_progress") {
         CHECK(check_trace(late.t).violations[static_cast<std::size_t>(Violation::sync_progress)] ==
               2);
     }
+    SECTION("votequorum adds a token to the bound") {
+        // B = 2 × 400 + 480 + 120 = 1400 ms from 300 ms: a change at 1600 ms asks nothing,
+        // one at 1800 ms asks the sync at both nodes
+        auto b = build(1'600'000);
+        b.t.votequorum = true;
+        CHECK(check_trace(b.t).violations[static_cast<std::size_t>(Violation::sync_progress)] == 0);
+        auto late = build(1'800'000);
+        late.t.votequorum = true;
+        CHECK(check_trace(late.t).violations[static_cast<std::size_t>(Violation::sync_progress)] ==
+              2);
+    }
     SECTION("a backlog delivered in the ring extends the bound") {
         // 400 KB submitted before 1.4 and delivered in it at each node: B grows by 800 ms
         auto b = build(1'400'000);
