@@ -147,9 +147,14 @@ void Cpg::lib_exit(ConnId conn) {
     api_.log(LogLevel::debug, "CPG", "exit_fn for conn=" + pointer_text(it->pointer));
     // corosync tests group_name.length > 0, which leaves a process of a group named "" in
     // process_info for good; totemd tells the others for every joined state.
+    // While a sync runs the PROCLEAVE waits for its end (corosync sends it at once): sent during
+    // the sync it can be delivered after this node's JOINLIST listed the process and before the
+    // activation, which then adds the process back at every other node (NODEUP) but not here —
+    // the members disagree until a later sync removes it as a zombie (found by the simulator).
     if (it->state != State::unjoined && it->state != State::leave_started) {
-        if (!send_proc(pc::ExecFn::procleave, it->group, it->pid, pc::reason_procdown)) {
-            // corosync ignores the refusal (the process then stays a member everywhere).
+        if (api_.sync_in_progress() ||
+            !send_proc(pc::ExecFn::procleave, it->group, it->pid, pc::reason_procdown)) {
+            // corosync ignores a refusal (the process then stays a member everywhere).
             pending_leaves_.emplace_back(it->group, it->pid);
             if (!retry_at_)
                 retry_at_ = api_.now() + leave_retry;
@@ -169,6 +174,10 @@ void Cpg::on_timer(Instant now) {
     auto pending = std::move(pending_leaves_);
     pending_leaves_.clear();
     for (auto& [group, pid] : pending) {
+        if (api_.sync_in_progress()) {  // after the sync (see lib_exit)
+            pending_leaves_.emplace_back(std::move(group), pid);
+            continue;
+        }
         stats_.leave_retries++;
         if (!send_proc(pc::ExecFn::procleave, group, pid, pc::reason_procdown))
             pending_leaves_.emplace_back(std::move(group), pid);

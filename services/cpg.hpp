@@ -80,7 +80,7 @@ class Cpg final : public Service, private sync::Participant {
     static constexpr std::uint16_t service_id = 2;
     static constexpr std::size_t iterators_max = 1024;  // per connection
     // A process that could not be told to the others (PROCLEAVE at disconnect with the Totem
-    // queue full) is sent again this long after.
+    // queue full, or while a sync runs) is sent again this long after.
     static constexpr Duration leave_retry = Duration::ms(10);
 
     enum class State : std::uint8_t { unjoined, leave_started, join_started, join_completed };

@@ -279,6 +279,8 @@ void NodeCore::on_confchg(const ConfChgEffect& c) {
     for (NodeId n : c.joined)
         member_joined(n);
     const services::ConfChg cc{c.type, c.members, c.left, c.joined, c.ring_id};
+    if (options_.observer)
+        options_.observer->confchg(outbox_.size(), cc);
     for (auto& s : services_)
         if (s)
             s->confchg(cc);
@@ -347,6 +349,8 @@ void NodeCore::sync_completed() {
              "Completed service synchronization, ready to provide service.");
     sync_in_process_ = false;
     sync_completions_++;
+    if (options_.observer)
+        options_.observer->sync_completed(outbox_.size());
     stack_.trans_ack();
     if (!ipc_allowed_) {
         ipc_allowed_ = true;
@@ -424,6 +428,8 @@ void NodeCore::deliver_exec(const GroupMessage& m) {
     }
     keys_.fast_inc("runtime.services." + std::string(info.short_name) + "." + std::to_string(fn) +
                    ".rx");
+    if (options_.observer)
+        options_.observer->exec(outbox_.size(), delivery_, sid, fn, m.payload);
     s->exec(m.sender, fn, m.payload);
 }
 

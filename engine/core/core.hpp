@@ -96,12 +96,30 @@ struct IpcSnapshot {
     std::uint64_t overflow_disconnects = 0;
 };
 
+// Observation for the simulator and tests (the daemon sets none): called inside the core's
+// processing, in order with its effects. `effects` is how many effects the outbox holds at that
+// point, so the observer can place what it saw among the effects it takes afterwards. It reads
+// (the core's const accessors), never calls an input.
+class CoreObserver {
+  public:
+    virtual ~CoreObserver() = default;
+    // A Totem configuration change, before the services see it.
+    virtual void confchg(std::size_t /*effects*/, const services::ConfChg&) {}
+    // An exec message of group "a" for a loaded service, before the service handles it
+    // (`message` includes its header; `d` as Api::delivery() gives it to the service).
+    virtual void exec(std::size_t /*effects*/, const services::Delivery& /*d*/,
+                      std::uint16_t /*service*/, std::uint16_t /*fn*/, ByteView /*message*/) {}
+    // Every service of the sync is activated (corosync_sync_completed).
+    virtual void sync_completed(std::size_t /*effects*/) {}
+};
+
 struct CoreOptions {
     std::uint64_t stored_ring_seq = 0;  // from <state_dir>/ringid_<nodeid>
     std::uint64_t seed = 0;             // Srp's Prng
     std::optional<SrpConfig> srp;       // the Totem timers; default: conf::to_srp_config()
     services::PloadOptions pload;
     services::VotequorumOptions votequorum;  // <state_dir>/ev_tracking as read at start-up
+    CoreObserver* observer = nullptr;        // not owned; outlives the core
 };
 
 class NodeCore final : private sync::Host, private services::Api {

@@ -106,6 +106,13 @@ enum class Violation : std::uint8_t {
     partition_progress,
     sync_progress,
     cmap_sync,
+    cpg_delivery,
+    cpg_safe,
+    cpg_self_delivery,
+    cpg_config,
+    cpg_virtual_synchrony,
+    cpg_reasons,
+    quorum_agreement,
     event_budget,
     count
 };

@@ -13,6 +13,32 @@ using namespace totem::sim;
 
 namespace {
 
+DeliverRecord delivery_of(const MsgId& id, NodeId sender, bool intact, bool safe, RingId sent) {
+    DeliverRecord d;
+    d.id = id;
+    d.sender = sender;
+    d.intact = intact;
+    d.safe = safe;
+    d.sent_ring = sent;
+    return d;
+}
+
+SubmitRecord submit_of(std::int64_t time_us, std::uint32_t size, std::uint32_t flags, bool safe) {
+    SubmitRecord r;
+    r.time_us = time_us;
+    r.size = size;
+    r.flags = flags;
+    r.safe = safe;
+    return r;
+}
+
+TraceEvent delivery_event(const DeliverRecord& d) {
+    TraceEvent e;
+    e.kind = TraceEvent::Kind::deliver;
+    e.deliver = d;
+    return e;
+}
+
 struct TraceBuilder {
     Trace t;
     explicit TraceBuilder(NodeList nodes) { t.nodes = std::move(nodes); }
@@ -28,7 +54,7 @@ struct TraceBuilder {
     MsgId send(std::size_t inc, std::uint32_t flags = 0, bool safe = false) {
         auto& i = t.incarnations[inc];
         MsgId id{i.node, i.incarnation, static_cast<std::uint32_t>(++i.submitted)};
-        t.submitted[id] = SubmitRecord{0, 100, flags, safe};
+        t.submitted[id] = submit_of(0, 100, flags, safe);
         sent_in[id] = current[inc];
         return id;
     }
@@ -55,8 +81,8 @@ struct TraceBuilder {
         e.kind = TraceEvent::Kind::deliver;
         e.time_us = time_us;
         const auto sub = t.submitted.find(id);
-        e.deliver = DeliverRecord{id, id.origin, true, sub != t.submitted.end() && sub->second.safe,
-                                  sent_in[id]};
+        e.deliver = delivery_of(id, id.origin, true, sub != t.submitted.end() && sub->second.safe,
+                                sent_in[id]);
         t.incarnations[inc].events.push_back(std::move(e));
     }
     DeliverRecord& delivery(std::size_t inc, const MsgId& id) {
@@ -184,7 +210,7 @@ TEST_CASE("checker: every violation kind is caught") {
              auto& ev = s.b.t.incarnations[s.n3b].events;
              TraceEvent e;
              e.kind = TraceEvent::Kind::deliver;
-             e.deliver = DeliverRecord{s.c1, 3, true, false, s.r4};
+             e.deliver = delivery_of(s.c1, 3, true, false, s.r4);
              ev.insert(ev.begin(), e);
          }},
         {"a sender skipping its own message", Violation::self_delivery,
@@ -202,8 +228,7 @@ TEST_CASE("checker: every violation kind is caught") {
              s.drop_delivery(s.n1, s.a1);
              s.b.t.incarnations[s.n1].events.insert(
                  s.b.t.incarnations[s.n1].events.begin() + 7,
-                 TraceEvent{
-                     TraceEvent::Kind::deliver, 0, {}, DeliverRecord{s.a1, 1, true, false, s.r4}});
+                 delivery_event(delivery_of(s.a1, 1, true, false, s.r4)));
          }},
         {"diverging deliveries in one regular configuration", Violation::config_deliveries,
          [](Story& s) { s.drop_delivery(s.n2, s.a1); }},
@@ -497,17 +522,28 @@ TEST_CASE("checker: sync_progress") {
         CHECK(check_trace(late.t).violations[static_cast<std::size_t>(Violation::sync_progress)] ==
               2);
     }
+    SECTION("votequorum adds a token to the bound") {
+        // B = 2 × 400 + 480 + 120 = 1400 ms from 300 ms: a change at 1600 ms asks nothing,
+        // one at 1800 ms asks the sync at both nodes
+        auto b = build(1'600'000);
+        b.t.votequorum = true;
+        CHECK(check_trace(b.t).violations[static_cast<std::size_t>(Violation::sync_progress)] == 0);
+        auto late = build(1'800'000);
+        late.t.votequorum = true;
+        CHECK(check_trace(late.t).violations[static_cast<std::size_t>(Violation::sync_progress)] ==
+              2);
+    }
     SECTION("a backlog delivered in the ring extends the bound") {
         // 400 KB submitted before 1.4 and delivered in it at each node: B grows by 800 ms
         auto b = build(1'400'000);
         const MsgId big{1, 0, 1};
-        b.t.submitted[big] = SubmitRecord{50'000, 400'000, 0, false};
+        b.t.submitted[big] = submit_of(50'000, 400'000, 0, false);
         for (std::size_t i = 0; i < 2; ++i) {
             auto& ev = b.t.incarnations[i].events;
             TraceEvent d;
             d.kind = TraceEvent::Kind::deliver;
             d.time_us = 1'000'000;
-            d.deliver = DeliverRecord{big, 1, true, false, RingId{1, 4}};
+            d.deliver = delivery_of(big, 1, true, false, RingId{1, 4});
             ev.insert(ev.begin() + 2, d);
         }
         const auto r = check_trace(b.t);

@@ -154,7 +154,9 @@ int main(int argc, char** argv) {
     std::uint64_t failed = 0, submitted = 0, submitted_bytes = 0, delivered = 0, confchgs = 0,
                   faults = 0, crashes = 0, restarts = 0, partitions = 0, pauses = 0, oneway = 0,
                   deaf = 0, fragments_thrown = 0, events = 0, backpressure = 0, node_sum = 0,
-                  reached = 0;
+                  reached = 0, cpg_clients = 0, cpg_sent = 0, cpg_delivered = 0, cpg_confchgs = 0,
+                  cpg_joins = 0, cpg_leaves = 0, cpg_finalizes = 0, cpg_closes = 0, cpg_runs = 0,
+                  vq_runs = 0;
     std::int64_t virtual_us = 0, liveness_max_us = 0, liveness_sum_us = 0;
     std::uint32_t nodes_lo = 16, nodes_hi = 0;
     std::array<std::uint64_t, totem::sim::violation_count> checks{}, violations{};
@@ -186,6 +188,16 @@ int main(int argc, char** argv) {
         oneway += s.oneway;
         deaf += s.deaf;
         fragments_thrown += s.fragments_thrown;
+        cpg_clients += s.cpg_clients;
+        cpg_sent += s.cpg_sent;
+        cpg_delivered += s.cpg_delivered;
+        cpg_confchgs += s.cpg_confchgs;
+        cpg_joins += s.cpg_joins;
+        cpg_leaves += s.cpg_leaves;
+        cpg_finalizes += s.cpg_finalizes;
+        cpg_closes += s.cpg_closes;
+        cpg_runs += config.cpg.clients.empty() ? 0 : 1;
+        vq_runs += config.quorum.votequorum ? 1 : 0;
         for (std::size_t g = 0; g < coverage.gather_reasons.size(); ++g)
             coverage.gather_reasons[g] += s.coverage.gather_reasons[g];
         coverage.mcast_retx += s.coverage.mcast_retx;
@@ -235,6 +247,13 @@ int main(int argc, char** argv) {
             if (!r.exception.empty())
                 failing_seeds[totem::sim::violation_count].push_back(config.seed);
             std::printf("  %s\n", config.describe().c_str());
+            std::printf("  violated:");
+            for (std::size_t v = 0; v < totem::sim::violation_count; ++v)
+                if (r.check.violations[v] != 0)
+                    std::printf(
+                        " %s",
+                        std::string(totem::sim::to_string(static_cast<Violation>(v))).c_str());
+            std::printf("%s\n", r.exception.empty() ? "" : " exception");
             if (!r.exception.empty())
                 std::printf("  exception: %s\n", r.exception.c_str());
             for (const auto& f : r.check.findings) {
@@ -272,6 +291,15 @@ int main(int argc, char** argv) {
         static_cast<unsigned long long>(deaf));
     std::printf("  totempg partial messages thrown away (rx_fragment_lost): %llu\n",
                 static_cast<unsigned long long>(fragments_thrown));
+    std::printf(
+        "  CPG clients in %llu runs: %llu connections, %llu joins, %llu leaves, %llu finalizes, "
+        "%llu closes; %llu messages sent, %llu DELIVER and %llu CONFCHG callbacks; votequorum in "
+        "%llu runs\n",
+        static_cast<unsigned long long>(cpg_runs), static_cast<unsigned long long>(cpg_clients),
+        static_cast<unsigned long long>(cpg_joins), static_cast<unsigned long long>(cpg_leaves),
+        static_cast<unsigned long long>(cpg_finalizes), static_cast<unsigned long long>(cpg_closes),
+        static_cast<unsigned long long>(cpg_sent), static_cast<unsigned long long>(cpg_delivered),
+        static_cast<unsigned long long>(cpg_confchgs), static_cast<unsigned long long>(vq_runs));
     std::printf("  coverage: GATHER entered by");
     for (std::size_t g = 0; g < coverage.gather_reasons.size(); ++g) {
         std::printf(" %s=%llu", gather_reason_name(g).c_str(),

@@ -11,7 +11,10 @@
 
 #include "conf/load.hpp"
 #include "engine/core/core.hpp"
+#include "proto/cpg.hpp"
 #include "proto/ipc.hpp"
+#include "services/cpg.hpp"
+#include "services/votequorum.hpp"
 #include "tests/sim/event_queue.hpp"
 
 namespace totem::sim {
@@ -25,6 +28,10 @@ constexpr std::size_t large_message_max = 1024 * 1024 - 1024;
 constexpr std::uint64_t run_stream_salt = 0x5eedf00d5eedf00dULL;
 constexpr std::uint64_t deaf_stream_salt = 0xdeaf0fdeaf0fdeafULL;
 constexpr std::uint64_t config_stream_salt = 0xc0f1c0f1c0f1c0f1ULL;
+constexpr std::uint64_t cpg_stream_salt = 0xc9c9c9c9c9c9c9c9ULL;
+constexpr std::uint64_t cpg_run_salt = 0x0c90c90c90c90c90ULL;
+constexpr std::uint64_t quorum_stream_salt = 0x9b0e9b0e9b0e9b0eULL;
+constexpr std::size_t cpg_large_max = 64 * 1024;
 
 std::int64_t ms_us(std::int64_t ms) {
     return ms * 1000;
@@ -61,7 +68,62 @@ std::string RunConfig::describe() const {
         large_ppm, srp.send_join.to_ms(), srp.heartbeat_failures_allowed,
         srp.cancel_token_hold_on_retransmit ? 1 : 0, deaf ? 1 : 0, srp.fail_recv_const,
         link.stale_ppm, link.stale_max_us / 1000, bursts, burst_latency_max_us, fault_phase_factor);
-    return buf;
+    std::string s = buf;
+    if (!cpg.clients.empty()) {
+        s += " cpg_clients=";
+        for (std::size_t i = 0; i < cpg.clients.size(); ++i)
+            s += (i ? "," : "") + std::to_string(cpg.clients[i]);
+        s += " cpg_groups=" + std::to_string(cpg.groups) +
+             " cpg_gap<=" + std::to_string(cpg.gap_max_ms) +
+             "ms cpg_churn=" + std::to_string(cpg.churn_ppm) +
+             "ppm cpg_large=" + std::to_string(cpg.large_ppm) +
+             "ppm cpg_safe=" + std::to_string(cpg.safe_pct) + "%";
+    }
+    if (quorum.votequorum) {
+        s += " votequorum";
+        if (quorum.expected_votes)
+            s += " expected_votes=" + std::to_string(quorum.expected_votes);
+        if (quorum.two_node)
+            s += " two_node";
+        if (quorum.wait_for_all)
+            s += " wait_for_all";
+        if (quorum.last_man_standing)
+            s += " lms=" + std::to_string(quorum.lms_window_ms) + "ms";
+        if (quorum.auto_tie_breaker) {
+            static constexpr const char* atb[] = {"", "lowest", "highest", "list"};
+            s += std::string(" atb=") + atb[quorum.auto_tie_breaker];
+            for (auto n : quorum.atb_nodes)
+                s += ":" + std::to_string(n);
+        }
+    }
+    return s;
+}
+
+std::string QuorumDraw::text() const {
+    if (!votequorum)
+        return "";
+    std::string s = "quorum {\nprovider: corosync_votequorum\n";
+    if (expected_votes)
+        s += "expected_votes: " + std::to_string(expected_votes) + "\n";
+    if (two_node)
+        s += "two_node: 1\n";
+    if (wait_for_all)
+        s += "wait_for_all: 1\n";
+    if (last_man_standing)
+        s += "last_man_standing: 1\nlast_man_standing_window: " + std::to_string(lms_window_ms) +
+             "\n";
+    if (auto_tie_breaker) {
+        s += "auto_tie_breaker: 1\nauto_tie_breaker_node:";
+        if (auto_tie_breaker == 1)
+            s += " lowest";
+        else if (auto_tie_breaker == 2)
+            s += " highest";
+        else
+            for (auto n : atb_nodes)
+                s += " " + std::to_string(n);
+        s += "\n";
+    }
+    return s + "}\n";
 }
 
 std::string RunConfig::reproduce() const {
@@ -142,6 +204,59 @@ RunConfig draw_config(std::uint64_t seed, const RunOptions& o) {
         if (d.below(4) != 0)
             c.srp.fail_recv_const = static_cast<std::uint32_t>(d.range(4, 60));
     }
+    // CPG clients in three quarters of the seeds, 0..3 per node; their own stream.
+    {
+        Prng q(seed ^ cpg_stream_salt);
+        if (q.below(4) != 0) {
+            c.cpg.clients.resize(c.nodes);
+            for (auto& k : c.cpg.clients)
+                k = static_cast<std::uint32_t>(q.range(0, 3));
+            c.cpg.groups = static_cast<std::uint32_t>(q.range(2, 3));
+            c.cpg.gap_max_ms = static_cast<std::uint32_t>(q.range(10, 200));
+            c.cpg.churn_ppm = static_cast<std::uint32_t>(q.range(2000, 30000));
+            c.cpg.large_ppm =
+                q.below(3) == 0 ? static_cast<std::uint32_t>(q.range(5000, 30000)) : 0;
+            c.cpg.safe_pct = static_cast<std::uint32_t>(q.range(0, 50));
+        }
+    }
+    // votequorum in three quarters of the seeds, each option in some; its own stream. The
+    // combinations votequorum refuses or rewrites are not drawn: auto_tie_breaker with
+    // two_node, or with an odd node count without wait_for_all.
+    {
+        Prng q(seed ^ quorum_stream_salt);
+        QuorumDraw& v = c.quorum;
+        if (q.below(4) != 0) {
+            v.votequorum = true;
+            const std::uint64_t u_expected = q.next(), u_two = q.next(), u_wfa = q.next(),
+                                u_lms = q.next(), u_atb = q.next();
+            if (u_expected % 4 == 0)
+                v.expected_votes = static_cast<std::uint32_t>(
+                    std::max<std::uint64_t>(1, c.nodes - 1 + (u_expected >> 8) % 4));
+            v.two_node = c.nodes == 2 && u_two % 2 == 0;
+            v.wait_for_all = u_wfa % 3 == 0;
+            if (u_lms % 3 == 0) {
+                v.last_man_standing = true;
+                v.lms_window_ms = static_cast<std::uint32_t>(
+                    token_ms * static_cast<std::int64_t>(2 + (u_lms >> 8) % 7));
+            }
+            if (!v.two_node && u_atb % 3 == 0) {
+                v.auto_tie_breaker = static_cast<std::uint32_t>(1 + (u_atb >> 8) % 3);
+                if (v.auto_tie_breaker == 3) {
+                    NodeList all;
+                    for (std::uint32_t i = 1; i <= c.nodes; ++i)
+                        all.push_back(i);
+                    const std::size_t k = 1 + (u_atb >> 16) % c.nodes;
+                    for (std::size_t i = 0; i < k; ++i) {
+                        const std::size_t j = i + q.below(all.size() - i);
+                        std::swap(all[i], all[j]);
+                        v.atb_nodes.push_back(all[i]);
+                    }
+                }
+                if (c.nodes % 2)
+                    v.wait_for_all = true;
+            }
+        }
+    }
     return c;
 }
 
@@ -207,8 +322,13 @@ struct LivenessCheckEvent {};
 struct BurstEvent {
     bool begin = true;
 };
+struct ClientEvent {  // a CPG client acts
+    std::size_t node = 0;
+    std::uint32_t incarnation = 0;
+    std::size_t slot = 0;
+};
 using Event = std::variant<PacketEvent, TimerEvent, StartEvent, WorkloadEvent, FaultEvent,
-                           HealEvent, LivenessCheckEvent, UnpauseEvent, BurstEvent>;
+                           HealEvent, LivenessCheckEvent, UnpauseEvent, BurstEvent, ClientEvent>;
 
 enum class FaultKind : std::uint8_t { partition, heal, crash, restart, leave, pause, oneway, deaf };
 
@@ -220,30 +340,43 @@ struct Fault {
     std::int64_t pause_us = 0;
 };
 
+// A workload message waiting to be accepted; it gets its id (the node's next counter, shared
+// with its CPG clients' messages) when it is.
 struct PendingMessage {
-    MsgId id;
     std::uint32_t size = 0;
     std::uint32_t flags = 0;
 };
 
-// The workload's service (id 40, outside corosync's ids): its one IPC request (flow
-// controlled, as a CPG mcast is) carries a guarantee word and a workload payload and multicasts
-// it; every delivery and every Totem configuration change goes to the simulator's trace. The
-// simulated node is a whole NodeCore — Srp, totempg, sync, cmap, cfg, pload, the config
-// check — and this service is its client-facing load, reached through the core's IPC path.
-class Recorder {
-  public:
-    virtual ~Recorder() = default;
-    virtual void delivered(std::size_t node, const services::Delivery& d, ByteView payload) = 0;
-    virtual void configuration(std::size_t node, const services::ConfChg& c) = 0;
+// One simulated libcpg client: a connection to the cpg service and the one membership it has
+// at a time (libcpg's handle; a fresh pid per join keeps every membership apart).
+struct SimClient {
+    enum class State : std::uint8_t { closed, unjoined, joined, leaving };
+    State state = State::closed;
+    services::ConnId conn = 0;
+    std::optional<std::size_t> trace;  // index into Trace::cpg_clients while connected
+    std::uint32_t pid = 0;
+    std::string group;
+    bool model_v1 = false;
+    bool initial_conf = false;
+    std::optional<Bytes> response;  // the last answer on the connection
+    struct Pending {
+        std::uint32_t size = 0;
+        std::uint32_t guarantee = 0;  // CPG_TYPE_*
+    };
+    std::optional<Pending> pending;  // a message the core refused (flow control): again later
 };
 
+// The workload's service (id 40, outside corosync's ids): its one IPC request (flow
+// controlled, as a CPG mcast is) carries a guarantee word and a workload payload and multicasts
+// it. The simulated node is a whole NodeCore — Srp, totempg, sync, cmap, cfg, cpg, quorum,
+// votequorum, pload, the config check — and this service is its client-facing load beside the
+// CPG clients, reached through the core's IPC path. Its deliveries reach the trace through the
+// core's observer (NodeObserver), as the cpg service's exec messages do.
 class SimLoad final : public services::Service {
   public:
     static constexpr std::uint16_t service_id = 40;
     static constexpr std::size_t request_header_size = 24;  // qb header + guarantee u32 + pad
-    SimLoad(services::Api& api, Recorder& rec, std::size_t node)
-        : Service(api), rec_(rec), node_(node) {}
+    explicit SimLoad(services::Api& api) : Service(api) {}
     services::ServiceInfo info() const override {
         return {service_id, "simload", "simulator workload", "totemd_simload", 1, 1};
     }
@@ -272,10 +405,32 @@ class SimLoad final : public services::Service {
         x.u32(0);
         api_.respond(conn, res);
     }
-    void exec(NodeId, std::uint16_t, ByteView message) override {
-        rec_.delivered(node_, api_.delivery(), message.subspan(16));
+    void exec(NodeId, std::uint16_t, ByteView) override {}  // recorded by the observer
+};
+
+// What the observer hands the simulation: node `node`'s core saw this.
+class Recorder {
+  public:
+    virtual ~Recorder() = default;
+    virtual void observed_confchg(std::size_t node, std::size_t effects,
+                                  const services::ConfChg& c) = 0;
+    virtual void observed_exec(std::size_t node, std::size_t effects, const services::Delivery& d,
+                               std::uint16_t service, ByteView message) = 0;
+    virtual void observed_sync(std::size_t node) = 0;
+};
+
+class NodeObserver final : public core::CoreObserver {
+  public:
+    NodeObserver(Recorder& r, std::size_t node) : rec_(r), node_(node) {}
+    void confchg(std::size_t effects, const services::ConfChg& c) override {
+        rec_.observed_confchg(node_, effects, c);
     }
-    void confchg(const services::ConfChg& c) override { rec_.configuration(node_, c); }
+    void exec(std::size_t effects, const services::Delivery& d, std::uint16_t service,
+              std::uint16_t, ByteView message) override {
+        if (service == SimLoad::service_id || service == services::Cpg::service_id)
+            rec_.observed_exec(node_, effects, d, service, message);
+    }
+    void sync_completed(std::size_t) override { rec_.observed_sync(node_); }
 
   private:
     Recorder& rec_;
@@ -283,8 +438,8 @@ class SimLoad final : public services::Service {
 };
 
 // The configuration every simulated node reads (its Totem timers come from the run's draw).
-std::string sim_config_text(std::uint32_t nodes, const SrpConfig& srp,
-                            std::uint64_t config_version) {
+std::string sim_config_text(std::uint32_t nodes, const SrpConfig& srp, std::uint64_t config_version,
+                            const QuorumDraw& quorum) {
     std::string s = "totem {\nversion: 2\ncluster_name: sim\ntransport: knet\ntoken: " +
                     std::to_string(srp.token.to_ms()) + "\nnetmtu: " + std::to_string(srp.net_mtu) +
                     (config_version ? "\nconfig_version: " + std::to_string(config_version) : "") +
@@ -292,18 +447,18 @@ std::string sim_config_text(std::uint32_t nodes, const SrpConfig& srp,
     for (std::uint32_t i = 1; i <= nodes; ++i)
         s += "node {\nring0_addr: 10.250.0." + std::to_string(i) +
              "\nnodeid: " + std::to_string(i) + "\n}\n";
-    return s + "}\nlogging {\nto_stderr: no\nto_syslog: no\n}\n";
+    return s + "}\n" + quorum.text() + "logging {\nto_stderr: no\nto_syslog: no\n}\n";
 }
 
 conf::Config sim_config(std::uint32_t nodes, const SrpConfig& srp, std::uint64_t config_version,
-                        NodeId id) {
+                        const QuorumDraw& quorum, NodeId id) {
     conf::LoadOptions o;
     o.derive.local_nodeid = id;
     conf::HostEnv h;
     h.hostname = "sim" + std::to_string(id);
     o.host = h;
     o.uidgid_dir = "";
-    auto r = conf::load_text(sim_config_text(nodes, srp, config_version), "sim.conf",
+    auto r = conf::load_text(sim_config_text(nodes, srp, config_version, quorum), "sim.conf",
                              conf::Format::Conf, o);
     if (!r)
         throw std::runtime_error("the simulator's config: " + r.error().str());
@@ -313,7 +468,7 @@ conf::Config sim_config(std::uint32_t nodes, const SrpConfig& srp, std::uint64_t
 struct Node {
     NodeId id = 0;
     std::unique_ptr<core::NodeCore> core;
-    SimLoad* load = nullptr;                    // inside core
+    std::unique_ptr<NodeObserver> observer;     // the core's (outlives every core of the node)
     std::optional<services::ConnId> conn;       // the workload's IPC connection
     std::optional<std::int32_t> last_response;  // its last answer (cs_error_t)
     std::uint64_t syncs_seen = 0;
@@ -335,12 +490,27 @@ struct Node {
     std::int64_t paused_until_us = 0;
     std::uint64_t fragments_thrown = 0;  // the stack's totempg rx_fragment_lost, last seen
     std::uint64_t confchgs = 0;          // configuration changes of this life
+    std::optional<MsgId> probe_id;       // the liveness probe, once accepted
+    // CPG clients, and where the core's effects stand in this life's recorded events: the
+    // observer notes (effects in the outbox, events recorded) at each record, and drain()
+    // gives each client event the position it came at.
+    std::vector<SimClient> clients;
+    std::map<services::ConnId, std::size_t> client_of;  // connection → slot
+    std::vector<std::pair<std::size_t, std::size_t>> marks;
+    std::size_t pos = 0;                    // events recorded before the effect drain() is at
+    bool in_activation = false;             // drain() is past the cpg service's sync commit line
+    std::vector<services::ConnId> closing;  // connections the core dropped: ipc_closed() due
 };
 
 class Simulation final : private Recorder {
   public:
     Simulation(const RunConfig& c, const RunOptions& o)
-        : c_(c), o_(o), prng_(c.seed ^ run_stream_salt), net_(c.nodes), queue_(pending_events_max) {
+        : c_(c),
+          o_(o),
+          prng_(c.seed ^ run_stream_salt),
+          cprng_(c.seed ^ cpg_run_salt),
+          net_(c.nodes),
+          queue_(pending_events_max) {
         net_.params = c.link;
         nodes_.resize(c.nodes);
         for (std::size_t i = 0; i < nodes_.size(); ++i) {
@@ -353,8 +523,13 @@ class Simulation final : private Recorder {
         result_.trace.consensus_us = c.srp.consensus.us;
         result_.trace.join_us = c.srp.join.us;
         result_.trace.config_version = c.config_version;
+        result_.trace.votequorum = c.quorum.votequorum;
+        result_.trace.vq_last_man_standing = c.quorum.last_man_standing;
+        result_.trace.vq_auto_tie_breaker = c.quorum.auto_tie_breaker != 0;
+        result_.trace.vq_expected_votes = c.quorum.expected_votes;
         for (std::size_t i = 0; i < nodes_.size(); ++i)
-            configs_.push_back(sim_config(c.nodes, c.srp, c.config_version, nodes_[i].id));
+            configs_.push_back(
+                sim_config(c.nodes, c.srp, c.config_version, c.quorum, nodes_[i].id));
     }
 
     RunResult run() {
@@ -560,10 +735,333 @@ class Simulation final : private Recorder {
         // While a sync runs the core refuses the request (flow control), as it refuses a
         // client's: the message waits and is offered again at the next tick.
         if (!n.pending)
-            n.pending = draw_message(n);
+            n.pending = draw_message();
         try_submit(ev.node);
         push(now_us_ + ms_us(static_cast<std::int64_t>(prng_.range(1, c_.msg_interval_max_ms))),
              WorkloadEvent{ev.node, n.incarnation});
+    }
+
+    void handle(ClientEvent& ev) {
+        Node& n = nodes_[ev.node];
+        if (!n.up || n.incarnation != ev.incarnation || now_us_ >= heal_at_us_ ||
+            ev.slot >= n.clients.size())
+            return;
+        if (defer(n, ev))
+            return;
+        hash_event(17, ev.node, ev.slot);
+        client_act(ev.node, ev.slot);
+        if (n.up && n.incarnation == ev.incarnation)
+            push(now_us_ + ms_us(static_cast<std::int64_t>(cprng_.range(1, c_.cpg.gap_max_ms))),
+                 ClientEvent{ev.node, ev.incarnation, ev.slot});
+    }
+
+    // ---- CPG clients ------------------------------------------------------------------
+    // Each acts by its state: connect (libqb's accept and created; the core refuses before
+    // its first sync), join a group with a fresh pid, send, leave, finalize or drop the
+    // connection. Requests go through ipc_request as libcpg's do; the answers come back as
+    // IpcResponse effects, events as IpcEvent effects (client_event).
+    void client_act(std::size_t i, std::size_t k) {
+        SimClient& cl = nodes_[i].clients[k];
+        const std::uint32_t churn = c_.cpg.churn_ppm;
+        switch (cl.state) {
+            case SimClient::State::closed:
+                if (cprng_.below(2))
+                    client_connect(i, k);
+                return;
+            case SimClient::State::unjoined:
+                if (cprng_.chance_ppm(churn))
+                    return client_finalize(i, k);
+                if (cprng_.chance_ppm(churn))
+                    return client_drop(i, k);
+                return client_join(i, k);
+            case SimClient::State::joined:
+                if (cprng_.chance_ppm(churn))
+                    return client_leave(i, k);
+                if (cprng_.chance_ppm(churn))
+                    return client_finalize(i, k);
+                if (cprng_.chance_ppm(churn))
+                    return client_drop(i, k);
+                return client_send(i, k);
+            case SimClient::State::leaving:
+                if (cprng_.chance_ppm(churn))
+                    return client_finalize(i, k);
+                if (cprng_.chance_ppm(churn))
+                    return client_drop(i, k);
+                return;
+        }
+    }
+
+    CpgClient& client_trace(const SimClient& cl) { return result_.trace.cpg_clients[*cl.trace]; }
+
+    CpgEvent client_record(const Node& n, CpgEvent::Kind kind) const {
+        CpgEvent e;
+        e.kind = kind;
+        e.time_us = now_us_;
+        e.totem_pos = result_.trace.incarnations[n.trace_index].events.size();
+        return e;
+    }
+
+    void client_connect(std::size_t i, std::size_t k) {
+        Node& n = nodes_[i];
+        const int accepted = n.core->ipc_accept(services::Cpg::service_id, 0, 0);
+        drain(i);
+        if (accepted != 0 || !n.up)
+            return;
+        SimClient& cl = n.clients[k];
+        services::ClientInfo info;
+        info.conn = ++conn_ids_;
+        info.service = services::Cpg::service_id;
+        info.pid = static_cast<std::int32_t>(++cpg_pids_);
+        info.procname = "simcpg";
+        info.pointer = info.conn;
+        cl = SimClient{};
+        cl.conn = info.conn;
+        cl.model_v1 = cprng_.below(2) != 0;
+        cl.initial_conf = cl.model_v1 && cprng_.below(2) != 0;
+        CpgClient t;
+        t.id = static_cast<std::uint32_t>(result_.trace.cpg_clients.size());
+        t.node = n.id;
+        t.inc = n.trace_index;
+        t.model_v1 = cl.model_v1;
+        t.initial_conf = cl.initial_conf;
+        result_.trace.cpg_clients.push_back(std::move(t));
+        cl.trace = result_.trace.cpg_clients.size() - 1;
+        cl.state = SimClient::State::unjoined;
+        n.client_of[cl.conn] = k;
+        result_.stats.cpg_clients++;
+        hash_event(22, i, cl.conn);
+        n.core->ipc_connected(now(), info);  // a refusal comes back as IpcDisconnect
+        drain(i);
+    }
+
+    // One request on the client's connection; its answer's error (nullopt: no answer, or the
+    // node or the connection went meanwhile).
+    std::optional<proto::CsError> client_call(std::size_t i, std::size_t k, const Bytes& request) {
+        Node& n = nodes_[i];
+        const services::ConnId conn = n.clients[k].conn;
+        n.clients[k].response.reset();
+        n.core->ipc_request(now(), conn, request);
+        drain(i);
+        if (!n.up || k >= n.clients.size() || n.clients[k].conn != conn ||
+            n.clients[k].state == SimClient::State::closed || !n.clients[k].response)
+            return std::nullopt;
+        Reader r(*n.clients[k].response);
+        r.take(16);
+        const std::int32_t e = r.i32();
+        if (!r.ok())
+            throw std::runtime_error("a cpg answer shorter than its header");
+        return static_cast<proto::CsError>(e);
+    }
+
+    [[noreturn]] void client_unexpected(const Node& n, const char* what, proto::CsError e) {
+        throw std::runtime_error("node " + std::to_string(n.id) + ": cpg " + what + " answered " +
+                                 std::to_string(static_cast<int>(e)));
+    }
+
+    void client_join(std::size_t i, std::size_t k) {
+        Node& n = nodes_[i];
+        const std::uint32_t pid = ++cpg_pids_;
+        const std::string group = "g" + std::to_string(cprng_.below(c_.cpg.groups));
+        const std::uint32_t flags =
+            n.clients[k].initial_conf ? proto::cpg::flag_deliver_initial_totem_conf : 0;
+        const auto e =
+            client_call(i, k, proto::cpg::encode(proto::cpg::ReqJoin{group, pid, flags}));
+        if (!e || *e == proto::CsError::err_try_again)
+            return;
+        if (*e != proto::CsError::ok)
+            client_unexpected(n, "join", *e);
+        SimClient& cl = n.clients[k];
+        cl.state = SimClient::State::joined;
+        cl.pid = pid;
+        cl.group = group;
+        CpgEvent ev = client_record(n, CpgEvent::Kind::join);
+        ev.group = group;
+        ev.pid = pid;
+        client_trace(cl).events.push_back(std::move(ev));
+        result_.stats.cpg_joins++;
+        hash_event(23, i, pid);
+    }
+
+    void client_leave(std::size_t i, std::size_t k) {
+        Node& n = nodes_[i];
+        const SimClient& c = n.clients[k];
+        const auto e = client_call(i, k, proto::cpg::encode(proto::cpg::ReqLeave{c.group, c.pid}));
+        // BUSY: its join is not delivered yet (JOIN_STARTED); libcpg's caller tries again.
+        if (!e || *e == proto::CsError::err_try_again || *e == proto::CsError::err_busy)
+            return;
+        if (*e != proto::CsError::ok)
+            client_unexpected(n, "leave", *e);
+        SimClient& cl = n.clients[k];
+        cl.state = SimClient::State::leaving;
+        cl.pending.reset();
+        CpgEvent ev = client_record(n, CpgEvent::Kind::leave);
+        ev.group = cl.group;
+        ev.pid = cl.pid;
+        client_trace(cl).events.push_back(std::move(ev));
+        result_.stats.cpg_leaves++;
+        hash_event(24, i, cl.pid);
+    }
+
+    // cpg_finalize: FINALIZE (flow controlled: TRY_AGAIN during a sync), then the library
+    // closes the connection.
+    void client_finalize(std::size_t i, std::size_t k) {
+        Node& n = nodes_[i];
+        const auto e = client_call(i, k, proto::cpg::encode(proto::cpg::ReqFinalize{}));
+        if (!e || *e == proto::CsError::err_try_again)
+            return;
+        if (*e != proto::CsError::ok)
+            client_unexpected(n, "finalize", *e);
+        const services::ConnId conn = n.clients[k].conn;
+        client_closed(i, k, CpgEvent::Kind::finalize);
+        n.core->ipc_closed(now(), conn);
+        drain(i);
+    }
+
+    // The process goes away without cpg_finalize (libqb's connection_closed).
+    void client_drop(std::size_t i, std::size_t k) {
+        Node& n = nodes_[i];
+        const services::ConnId conn = n.clients[k].conn;
+        client_closed(i, k, CpgEvent::Kind::close);
+        n.core->ipc_closed(now(), conn);
+        drain(i);
+    }
+
+    void client_closed(std::size_t i, std::size_t k, CpgEvent::Kind how) {
+        Node& n = nodes_[i];
+        SimClient& cl = n.clients[k];
+        if (cl.state == SimClient::State::closed)
+            return;
+        client_trace(cl).events.push_back(client_record(n, how));
+        (how == CpgEvent::Kind::finalize ? result_.stats.cpg_finalizes
+                                         : result_.stats.cpg_closes)++;
+        hash_event(25, i, cl.conn);
+        n.client_of.erase(cl.conn);
+        cl = SimClient{};
+    }
+
+    void client_send(std::size_t i, std::size_t k) {
+        Node& n = nodes_[i];
+        SimClient& cl = n.clients[k];
+        if (!cl.pending) {
+            SimClient::Pending p;
+            if (c_.cpg.large_ppm && cprng_.chance_ppm(c_.cpg.large_ppm))
+                p.size = static_cast<std::uint32_t>(cprng_.range(1024, cpg_large_max));
+            else if (cprng_.below(4) == 0)
+                p.size = static_cast<std::uint32_t>(cprng_.range(200, 1024));
+            else
+                p.size = static_cast<std::uint32_t>(cprng_.range(payload_header_size, 200));
+            // CPG_TYPE_SAFE in safe_pct % of the messages; else AGREED, now and then FIFO or
+            // UNORDERED (which corosync and totemd deliver agreed).
+            if (cprng_.below(100) < c_.cpg.safe_pct)
+                p.guarantee = 3;
+            else
+                p.guarantee =
+                    cprng_.below(10) == 0 ? static_cast<std::uint32_t>(cprng_.below(2)) : 2;
+            cl.pending = p;
+        }
+        const SimClient::Pending p = *cl.pending;
+        const MsgId id{n.id, n.incarnation, n.next_counter};
+        proto::cpg::ReqMcast req;
+        req.guarantee = p.guarantee;
+        req.message = make_payload(id, 0, p.size);
+        const auto* cpg =
+            static_cast<const services::Cpg*>(n.core->service(services::Cpg::service_id));
+        const auto refused = [cpg] {
+            return cpg->stats().mcast_refused + cpg->stats().mcast_queue_full;
+        };
+        const std::uint64_t before = refused();
+        const services::ConnId conn = cl.conn;
+        const int r = n.core->ipc_request(now(), conn, proto::cpg::encode(req));
+        const bool accepted = r == 0 && refused() == before;
+        drain(i);
+        hash_event(18, i, accepted ? p.size : 0);
+        if (!accepted) {
+            result_.stats.backpressure++;
+            return;
+        }
+        SubmitRecord rec;
+        rec.time_us = now_us_;
+        rec.size = p.size;
+        rec.safe = p.guarantee == 3;
+        rec.cpg_group = n.clients[k].group;
+        rec.cpg_pid = n.clients[k].pid;
+        rec.cpg_client = static_cast<std::uint32_t>(*n.clients[k].trace);
+        result_.trace.submitted.emplace(id, std::move(rec));
+        result_.trace.incarnations[n.trace_index].submitted++;
+        result_.stats.submitted++;
+        result_.stats.cpg_sent++;
+        result_.stats.submitted_bytes += p.size;
+        n.own_submitted_bytes_undelivered += p.size;
+        n.next_counter++;
+        if (!n.up || n.clients[k].conn != conn)
+            return;  // the message went out; its sender did not stay (the checker knows)
+        SimClient& c = n.clients[k];
+        c.pending.reset();
+        CpgEvent ev = client_record(n, CpgEvent::Kind::send);
+        ev.group = c.group;
+        ev.pid = c.pid;
+        ev.id = id;
+        client_trace(c).events.push_back(std::move(ev));
+    }
+
+    // An event for client k of node i, decoded as libcpg's dispatch does.
+    void client_event(std::size_t i, std::size_t k, ByteView message) {
+        Node& n = nodes_[i];
+        SimClient& cl = n.clients[k];
+        if (cl.state == SimClient::State::closed)
+            return;
+        auto decoded = proto::cpg::decode_event(message);
+        if (!decoded)
+            throw std::runtime_error("node " + std::to_string(n.id) +
+                                     ": a cpg event libcpg cannot read: " +
+                                     std::string(proto::to_string(decoded.error())));
+        CpgEvent ev;
+        ev.time_us = now_us_;
+        ev.totem_pos = n.pos;
+        ev.activation = n.in_activation;
+        auto to_members = [](const std::vector<proto::CpgAddress>& l) {
+            std::vector<CpgMember> out;
+            for (const auto& a : l)
+                out.push_back(CpgMember{a.nodeid, a.pid, a.reason});
+            return out;
+        };
+        std::visit(
+            [&](auto& x) {
+                using T = std::decay_t<decltype(x)>;
+                if constexpr (std::is_same_v<T, proto::cpg::ResConfchgCallback>) {
+                    ev.kind = CpgEvent::Kind::confchg;
+                    ev.group = x.group_name;
+                    ev.members = to_members(x.members);
+                    ev.left = to_members(x.left);
+                    ev.joined = to_members(x.joined);
+                    result_.stats.cpg_confchgs++;
+                } else if constexpr (std::is_same_v<T, proto::cpg::ResDeliverCallback>) {
+                    ev.kind = CpgEvent::Kind::deliver;
+                    ev.group = x.group_name;
+                    ev.nodeid = x.nodeid;
+                    ev.pid = x.pid;
+                    const auto p = decode_payload(ByteView(x.message));
+                    ev.intact = p.has_value();
+                    if (p)
+                        ev.id = p->id;
+                    result_.stats.cpg_delivered++;
+                } else if constexpr (std::is_same_v<T, proto::cpg::ResTotemConfchgCallback>) {
+                    ev.kind = CpgEvent::Kind::totem_confchg;
+                    ev.ring = RingId{x.ring_id.nodeid, x.ring_id.seq};
+                    ev.ring_members.assign(x.members.begin(), x.members.end());
+                } else {
+                    throw std::runtime_error("node " + std::to_string(n.id) +
+                                             ": a PARTIAL_DELIVER no client asked for");
+                }
+            },
+            *decoded);
+        hash_event(26, i, (std::uint64_t{static_cast<std::uint8_t>(ev.kind)} << 32) ^ ev.totem_pos);
+        if (ev.kind == CpgEvent::Kind::confchg && cl.state == SimClient::State::leaving &&
+            std::any_of(ev.left.begin(), ev.left.end(), [&](const CpgMember& m) {
+                return m.nodeid == n.id && m.pid == cl.pid && m.reason == proto::cpg::reason_leave;
+            }))
+            cl.state = SimClient::State::unjoined;  // its own leave: the handle may join again
+        client_trace(cl).events.push_back(std::move(ev));
     }
 
     void handle(FaultEvent& ev) {
@@ -759,12 +1257,10 @@ class Simulation final : private Recorder {
             return false;
         if (!probe_ring_ || !(*probe_ring_ == *ring)) {
             probe_ring_ = ring;
-            probes_.clear();
             for (std::size_t i = 0; i < nodes_.size(); ++i) {
                 Node& n = nodes_[i];
-                n.pending = PendingMessage{MsgId{n.id, n.incarnation, n.next_counter}, 64,
-                                           payload_flag_probe};
-                probes_.push_back(n.pending->id);
+                n.pending = PendingMessage{64, payload_flag_probe};
+                n.probe_id.reset();
             }
         }
         bool all_done = true;
@@ -776,8 +1272,8 @@ class Simulation final : private Recorder {
             }
             if (n.own_delivered != n.next_counter - 1)
                 all_done = false;
-            for (const auto& p : probes_) {
-                if (!n.probes_delivered.count(p))
+            for (const auto& m : nodes_) {
+                if (!m.probe_id || !n.probes_delivered.count(*m.probe_id))
                     all_done = false;
             }
         }
@@ -805,6 +1301,15 @@ class Simulation final : private Recorder {
         n.timer_generation++;
         n.paused_until_us = 0;
         n.fragments_thrown = 0;
+        n.probe_id.reset();
+        n.marks.clear();
+        n.pos = 0;
+        n.in_activation = false;
+        n.closing.clear();
+        n.client_of.clear();
+        n.clients.assign(c_.cpg.clients.empty() ? 0 : c_.cpg.clients[i], SimClient{});
+        if (!n.observer)
+            n.observer = std::make_unique<NodeObserver>(static_cast<Recorder&>(*this), i);
         Incarnation inc;
         inc.node = n.id;
         inc.incarnation = n.incarnation;
@@ -815,10 +1320,13 @@ class Simulation final : private Recorder {
         co.stored_ring_seq = n.persisted_seq;
         co.seed = prng_.next();
         co.srp = c_.srp;
+        co.observer = n.observer.get();
         n.core = std::make_unique<core::NodeCore>(configs_[i], co);
-        n.load = static_cast<SimLoad*>(&n.core->add_service([this, i](services::Api& api) {
-            return std::make_unique<SimLoad>(api, static_cast<Recorder&>(*this), i);
-        }));
+        n.core->add_service([](services::Api& api) { return std::make_unique<SimLoad>(api); });
+        if (cpg_commit_line_.empty())
+            cpg_commit_line_ =
+                "Committing synchronization for " +
+                std::string(n.core->service(services::Cpg::service_id)->info().engine_name);
         for (auto& e : n.core->take_effects())  // the service-loaded log lines
             if (auto* l = std::get_if<core::LogLine>(&e); l && o_.verbose)
                 trace_line(i, "[" + l->subsys + "] " + l->text);
@@ -830,6 +1338,9 @@ class Simulation final : private Recorder {
         drain(i);
         push(now_us_ + ms_us(static_cast<std::int64_t>(prng_.range(1, c_.msg_interval_max_ms))),
              WorkloadEvent{i, n.incarnation});
+        for (std::size_t k = 0; k < n.clients.size(); ++k)
+            push(now_us_ + ms_us(static_cast<std::int64_t>(cprng_.range(1, c_.cpg.gap_max_ms))),
+                 ClientEvent{i, n.incarnation, k});
     }
 
     void crash(std::size_t i) {
@@ -841,8 +1352,11 @@ class Simulation final : private Recorder {
         n.up = false;
         net_.set_up(i, false);
         collect_coverage(n);
-        n.load = nullptr;
         n.core.reset();
+        n.clients.clear();  // they die with their node
+        n.client_of.clear();
+        n.marks.clear();
+        n.closing.clear();
         n.timer_generation++;
         n.timer_at_us.reset();
         result_.trace.incarnations[n.trace_index].crashed = true;
@@ -850,9 +1364,8 @@ class Simulation final : private Recorder {
         result_.stats.crashes++;
     }
 
-    PendingMessage draw_message(Node& n) {
+    PendingMessage draw_message() {
         PendingMessage m;
-        m.id = MsgId{n.id, n.incarnation, n.next_counter};
         if (c_.large_ppm && prng_.chance_ppm(c_.large_ppm)) {
             const auto k = prng_.range(11, 20);  // 1 KiB .. 1 MiB, log-uniform
             m.size = static_cast<std::uint32_t>(std::min<std::uint64_t>(
@@ -870,9 +1383,10 @@ class Simulation final : private Recorder {
         if (!n.up || !n.pending)
             return;
         const PendingMessage m = *n.pending;
-        const Bytes payload = make_payload(m.id, m.flags, m.size);
+        const MsgId id{n.id, n.incarnation, n.next_counter};
+        const Bytes payload = make_payload(id, m.flags, m.size);
         // Every fifth message asks for safe delivery (the local mode); the rest agreed.
-        const Guarantee g = m.id.counter % 5 == 0 ? Guarantee::safe : Guarantee::agreed;
+        const Guarantee g = id.counter % 5 == 0 ? Guarantee::safe : Guarantee::agreed;
         const bool accepted = submit(i, payload, g);
         hash_event(9, i, accepted ? m.size : 0);
         if (!accepted) {
@@ -880,8 +1394,14 @@ class Simulation final : private Recorder {
             drain(i);
             return;
         }
-        result_.trace.submitted.emplace(
-            m.id, SubmitRecord{now_us_, m.size, m.flags, g == Guarantee::safe});
+        SubmitRecord rec;
+        rec.time_us = now_us_;
+        rec.size = m.size;
+        rec.flags = m.flags;
+        rec.safe = g == Guarantee::safe;
+        result_.trace.submitted.emplace(id, std::move(rec));
+        if (m.flags & payload_flag_probe)
+            n.probe_id = id;
         result_.trace.incarnations[n.trace_index].submitted++;
         result_.stats.submitted++;
         result_.stats.submitted_bytes += m.size;
@@ -936,8 +1456,29 @@ class Simulation final : private Recorder {
     void drain(std::size_t i) {
         Node& n = nodes_[i];
         std::optional<int> exit_status;
-        for (auto& e : n.core->take_effects())
-            std::visit([&](auto& x) { execute(i, x, exit_status); }, e);
+        for (int round = 0;; ++round) {
+            auto effects = n.core->take_effects();
+            auto marks = std::exchange(n.marks, {});
+            std::size_t m = 0;
+            for (std::size_t k = 0; k < effects.size(); ++k) {
+                for (; m < marks.size() && marks[m].first <= k; ++m) {
+                    n.pos = marks[m].second;
+                    n.in_activation = false;
+                }
+                std::visit([&](auto& x) { execute(i, x, exit_status); }, effects[k]);
+            }
+            if (m < marks.size())
+                n.pos = marks.back().second;
+            n.in_activation = false;
+            if (n.closing.empty())
+                break;
+            // Connections the core closed (lib_init refused, or the service dropped them):
+            // libqb's connection_closed follows, as a new input.
+            if (round >= effects_rounds_max)
+                throw std::runtime_error("the simulator's IPC closes do not settle");
+            for (const auto conn : std::exchange(n.closing, {}))
+                n.core->ipc_closed(now(), conn);
+        }
         if (!n.up)
             return;
         if (n.core->sync_completions() != n.syncs_seen) {
@@ -1021,6 +1562,10 @@ class Simulation final : private Recorder {
 
     void execute(std::size_t i, core::IpcResponse& e, std::optional<int>&) {
         Node& n = nodes_[i];
+        if (auto c = n.client_of.find(e.conn); c != n.client_of.end()) {
+            n.clients[c->second].response = std::move(e.message);
+            return;
+        }
         if (!n.conn || e.conn != *n.conn)
             return;
         Reader r(e.message);
@@ -1029,14 +1574,41 @@ class Simulation final : private Recorder {
     }
     void execute(std::size_t i, core::IpcDisconnect& e, std::optional<int>&) {
         Node& n = nodes_[i];
+        if (auto c = n.client_of.find(e.conn); c != n.client_of.end()) {
+            client_closed(i, c->second, CpgEvent::Kind::close);
+            n.closing.push_back(e.conn);
+            return;
+        }
         if (n.conn && e.conn == *n.conn) {
-            n.core->ipc_closed(now(), e.conn);
+            n.closing.push_back(e.conn);
             n.conn.reset();
         }
+    }
+    void execute(std::size_t i, core::IpcEvent& e, std::optional<int>&) {
+        Node& n = nodes_[i];
+        const auto c = n.client_of.find(e.conn);
+        if (c == n.client_of.end())
+            return;
+        client_event(i, c->second, ByteView(e.message));
     }
     void execute(std::size_t i, core::LogLine& e, std::optional<int>&) {
         if (o_.verbose)
             trace_line(i, "[" + e.subsys + "] " + e.text);
+        if (e.subsys == "SYNC" && e.text == cpg_commit_line_) {
+            // The cpg service's sync_activate follows: its events are the activation's.
+            Node& n = nodes_[i];
+            auto& inc = result_.trace.incarnations[n.trace_index];
+            RingId ring;
+            for (std::size_t k = n.pos; k-- > 0;)
+                if (inc.events[k].kind == TraceEvent::Kind::confchg &&
+                    inc.events[k].confchg.regular) {
+                    ring = inc.events[k].confchg.ring_id;
+                    break;
+                }
+            inc.cpg_activations.emplace_back(n.pos, ring);
+            n.in_activation = true;
+            hash_event(19, i, n.pos);
+        }
     }
     void execute(std::size_t, services::ExitAction& e, std::optional<int>& exit_status) {
         exit_status = e.status;
@@ -1044,38 +1616,95 @@ class Simulation final : private Recorder {
     template <typename E>
     void execute(std::size_t, E&, std::optional<int>&) {}  // events, rate limits, actions
 
-    // Recorder: a delivery of the workload service at node i.
-    void delivered(std::size_t i, const services::Delivery& del, ByteView payload) override {
+    // ---- what the observer saw, in the core's order ------------------------------------
+    // Every record notes (effects in the outbox, events recorded): drain() places the CPG
+    // clients' events by it.
+    void mark(Node& n, std::size_t effects) {
+        n.marks.emplace_back(effects, result_.trace.incarnations[n.trace_index].events.size());
+    }
+
+    void observed_exec(std::size_t i, std::size_t effects, const services::Delivery& del,
+                       std::uint16_t service, ByteView message) override {
+        Node& n = nodes_[i];
+        if (service == SimLoad::service_id) {
+            DeliverRecord d;
+            record_delivery(i, d, del, message.subspan(16));
+            mark(n, effects);
+            return;
+        }
+        auto m = proto::cpg::decode_exec(message);
+        if (!m)
+            throw std::runtime_error("node " + std::to_string(n.id) +
+                                     " delivered a cpg exec message its codec refuses: " +
+                                     std::string(proto::to_string(m.error())));
+        std::visit(
+            [&](auto& x) {
+                using T = std::decay_t<decltype(x)>;
+                if constexpr (std::is_same_v<T, proto::cpg::ExecMcast>) {
+                    DeliverRecord d;
+                    d.cpg = true;
+                    d.group = x.group_name;
+                    d.pid = x.pid;
+                    record_delivery(i, d, del, ByteView(x.message));
+                } else {
+                    TraceEvent ev;
+                    ev.kind = TraceEvent::Kind::cpg_exec;
+                    ev.time_us = now_us_;
+                    ev.cpg.fn = static_cast<std::uint16_t>(Reader(message).u32() & 0xffff);
+                    ev.cpg.sender = del.sender;
+                    if constexpr (std::is_same_v<T, proto::cpg::ExecProcJoin> ||
+                                  std::is_same_v<T, proto::cpg::ExecProcLeave>) {
+                        ev.cpg.group = x.group_name;
+                        ev.cpg.pid = x.pid;
+                        ev.cpg.reason = x.reason;
+                    } else if constexpr (std::is_same_v<T, proto::cpg::ExecPartialMcast>) {
+                        ev.cpg.group = x.group_name;
+                        ev.cpg.pid = x.pid;
+                    }
+                    hash_event(20, i, (std::uint64_t{ev.cpg.fn} << 32) ^ ev.cpg.pid);
+                    result_.trace.incarnations[n.trace_index].events.push_back(std::move(ev));
+                }
+            },
+            *m);
+        mark(n, effects);
+    }
+
+    // A delivery at node i of the workload service's message or a CPG MCAST's (d: its CPG
+    // fields), `payload` the workload payload it carries.
+    void record_delivery(std::size_t i, DeliverRecord d, const services::Delivery& del,
+                         ByteView payload) {
         Node& n = nodes_[i];
         TraceEvent ev;
         ev.kind = TraceEvent::Kind::deliver;
         ev.time_us = now_us_;
+        ev.deliver = std::move(d);
         ev.deliver.sender = del.sender;
         ev.deliver.safe = del.guarantee == Guarantee::safe;
         ev.deliver.sent_ring = del.sent_ring;
-        const auto d = decode_payload(payload);
-        ev.deliver.intact = d.has_value();
-        if (d)
-            ev.deliver.id = d->id;
+        const auto p = decode_payload(payload);
+        ev.deliver.intact = p.has_value();
+        if (p)
+            ev.deliver.id = p->id;
         hash_event(11, i, (std::uint64_t{ev.deliver.id.origin} << 32) ^ ev.deliver.id.counter);
         hash_.u64(ev.deliver.id.incarnation);
         hash_.u64((std::uint64_t{del.sent_ring.rep} << 1) ^ (del.sent_ring.seq << 32) ^
-                  (ev.deliver.safe ? 1 : 0));
-        if (d && d->id.origin == n.id && d->id.incarnation == n.incarnation) {
+                  (ev.deliver.safe ? 1 : 0) ^ (ev.deliver.cpg ? 2 : 0));
+        if (p && p->id.origin == n.id && p->id.incarnation == n.incarnation) {
             n.own_delivered++;
             n.own_submitted_bytes_undelivered -=
                 std::min<std::uint64_t>(n.own_submitted_bytes_undelivered, payload.size());
         }
-        if (d && (d->flags & payload_flag_probe))
-            n.probes_delivered.insert(d->id);
+        if (p && (p->flags & payload_flag_probe))
+            n.probes_delivered.insert(p->id);
         if (o_.trace)
-            trace_line(i, "deliver " + ev.deliver.id.str());
+            trace_line(
+                i, std::string(ev.deliver.cpg ? "deliver cpg " : "deliver ") + ev.deliver.id.str());
         result_.trace.incarnations[n.trace_index].events.push_back(std::move(ev));
         result_.stats.delivered++;
     }
 
-    // Recorder: a Totem configuration change at node i, as every service sees it.
-    void configuration(std::size_t i, const services::ConfChg& e) override {
+    // A Totem configuration change at node i, as every service sees it.
+    void observed_confchg(std::size_t i, std::size_t effects, const services::ConfChg& e) override {
         Node& n = nodes_[i];
         TraceEvent ev;
         ev.kind = TraceEvent::Kind::confchg;
@@ -1104,6 +1733,30 @@ class Simulation final : private Recorder {
         }
         result_.trace.incarnations[n.trace_index].events.push_back(std::move(ev));
         result_.stats.confchgs++;
+        mark(n, effects);
+    }
+
+    // A completed sync at node i: votequorum's view then.
+    void observed_sync(std::size_t i) override {
+        Node& n = nodes_[i];
+        if (!c_.quorum.votequorum)
+            return;
+        const auto* vq = static_cast<const services::Votequorum*>(
+            n.core->service(services::Votequorum::service_id));
+        if (!vq)
+            throw std::runtime_error("votequorum is configured but not loaded");
+        QuorumRecord q;
+        q.time_us = now_us_;
+        q.ring = n.core->ring_id();
+        q.quorate = vq->quorate();
+        q.total_votes = vq->total_votes();
+        q.expected_votes = vq->us().expected_votes;
+        q.quorum = vq->quorum();
+        q.wait_for_all_status = vq->wait_for_all_status();
+        q.members = static_cast<std::uint32_t>(n.core->members().size());
+        hash_event(21, i, (std::uint64_t{q.total_votes} << 32) ^ q.expected_votes);
+        hash_.u64(q.quorate);
+        result_.trace.incarnations[n.trace_index].quorum.push_back(q);
     }
 
     void execute(std::size_t i, PersistRingSeqEffect& e, std::optional<int>&) {
@@ -1151,7 +1804,7 @@ class Simulation final : private Recorder {
             for (const auto& ev : inc.events) {
                 if (ev.kind == TraceEvent::Kind::confchg)
                     in_trans = !ev.confchg.regular;
-                else if (in_trans)
+                else if (in_trans && ev.kind == TraceEvent::Kind::deliver)
                     result_.stats.coverage.trans_deliveries++;
             }
         }
@@ -1173,12 +1826,12 @@ class Simulation final : private Recorder {
     RunConfig c_;
     RunOptions o_;
     Prng prng_;
+    Prng cprng_;  // the CPG clients' stream
     NetworkModel net_;
     EventQueue<Event> queue_;
     std::vector<Node> nodes_;
     std::vector<Fault> faults_;
     std::vector<NetworkModel::Copy> copies_;
-    std::vector<MsgId> probes_;
     std::optional<RingId> probe_ring_;
     std::int64_t now_us_ = 0;
     std::int64_t heal_at_us_ = 0;
@@ -1190,6 +1843,8 @@ class Simulation final : private Recorder {
     RunResult result_;
     std::vector<conf::Config> configs_;  // per node, read once per run
     services::ConnId conn_ids_ = 0;
+    std::uint32_t cpg_pids_ = 1000;  // pids of the CPG clients' joins, run-unique
+    std::string cpg_commit_line_;    // sync's log line before cpg's sync_activate
 };
 
 }  // namespace

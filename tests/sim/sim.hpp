@@ -44,6 +44,30 @@ struct RunOptions {
     std::uint64_t events_max = 600'000;
 };
 
+// The CPG clients of a run (their own random stream): how many per node, the groups, how often
+// each acts and how often it leaves, finalizes or drops its connection.
+struct CpgDraw {
+    std::vector<std::uint32_t> clients;  // per node, 0..3 (empty: no CPG clients in this run)
+    std::uint32_t groups = 0;            // 2..3 group names
+    std::uint32_t gap_max_ms = 0;        // a client acts every 1..gap_max_ms
+    std::uint32_t churn_ppm = 0;         // per act: leave, finalize, drop the connection (each)
+    std::uint32_t large_ppm = 0;         // per message: 1 KiB..64 KiB instead of 24..1024 B
+    std::uint32_t safe_pct = 0;          // per message: CPG_TYPE_SAFE
+};
+
+// votequorum in the run's corosync.conf (its own random stream); provider off: no quorum section.
+struct QuorumDraw {
+    bool votequorum = false;
+    std::uint32_t expected_votes = 0;  // quorum.expected_votes (0: from the nodelist)
+    bool two_node = false;             // 2 nodes only
+    bool wait_for_all = false;
+    bool last_man_standing = false;
+    std::uint32_t lms_window_ms = 0;
+    std::uint32_t auto_tie_breaker = 0;  // 0 off, 1 lowest, 2 highest, 3 a node list
+    std::vector<NodeId> atb_nodes;       // auto_tie_breaker_node: list
+    std::string text() const;            // the quorum { } section ("" without votequorum)
+};
+
 // The parameters of one run, drawn from the seed (printed with a failure).
 struct RunConfig {
     std::uint64_t seed = 0;
@@ -62,6 +86,8 @@ struct RunConfig {
     std::uint32_t bursts = 0;
     std::int64_t burst_latency_max_us = 0;
     std::uint32_t fault_phase_factor = 1;  // 3..5 in a quarter of the seeds: long stretches
+    CpgDraw cpg;
+    QuorumDraw quorum;
     std::string describe() const;
     std::string reproduce() const;  // a totem-sim command line that replays this run
 };
@@ -85,6 +111,11 @@ struct RunStats {
     std::uint64_t packets_received = 0;  // copies handed to a node
     std::uint64_t submitted = 0;         // messages accepted by mcast()
     std::uint64_t submitted_bytes = 0;
+    std::uint64_t cpg_sent = 0;       // of them by CPG clients
+    std::uint64_t cpg_delivered = 0;  // DELIVER callbacks at CPG clients
+    std::uint64_t cpg_confchgs = 0;   // CONFCHG callbacks at CPG clients
+    std::uint64_t cpg_clients = 0;    // CPG connections made
+    std::uint64_t cpg_joins = 0, cpg_leaves = 0, cpg_finalizes = 0, cpg_closes = 0;
     std::uint64_t backpressure = 0;  // mcast() refusals
     std::uint64_t delivered = 0;     // deliveries, summed over nodes
     std::uint64_t confchgs = 0;      // configuration changes, summed over nodes

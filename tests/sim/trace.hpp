@@ -58,13 +58,42 @@ struct DeliverRecord {
     bool intact = true;  // payload decoded, pattern intact, group list == {"a"}
     bool safe = false;   // delivered with Guarantee::safe (the guarantee of its packet)
     RingId sent_ring;    // the ring it was sent in: the ring id of the packet that completed it
+    // A CPG MCAST (the cpg service's exec message 3) rather than the workload service's: its
+    // group and the sending process's pid as the exec message names them.
+    bool cpg = false;
+    std::string group;
+    std::uint32_t pid = 0;
+};
+
+// A cpg exec message other than MCAST, as the node delivered it to its cpg service (PROCJOIN,
+// PROCLEAVE, JOINLIST, DOWNLIST, ...). The EVS checker skips these; they give the CPG
+// properties the position of every CPG event in the node's agreed order.
+struct CpgExecRecord {
+    std::uint16_t fn = 0;  // proto::cpg::ExecFn
+    NodeId sender = 0;
+    std::string group;
+    std::uint32_t pid = 0;
+    std::uint32_t reason = 0;
 };
 
 struct TraceEvent {
-    enum class Kind : std::uint8_t { confchg, deliver } kind = Kind::deliver;
+    enum class Kind : std::uint8_t { confchg, deliver, cpg_exec } kind = Kind::deliver;
     std::int64_t time_us = 0;
     ConfChgRecord confchg;  // kind == confchg
     DeliverRecord deliver;  // kind == deliver
+    CpgExecRecord cpg;      // kind == cpg_exec
+};
+
+// votequorum's view when a node completed a sync (the quorum_agreement property).
+struct QuorumRecord {
+    std::int64_t time_us = 0;
+    RingId ring;
+    bool quorate = false;
+    std::uint32_t total_votes = 0;
+    std::uint32_t expected_votes = 0;  // this node's (GETINFO's expected_votes)
+    std::uint32_t quorum = 0;
+    bool wait_for_all_status = false;
+    std::uint32_t members = 0;  // of the ring (every node has one vote)
 };
 
 // One life of one node: from start() to crash (or the end of the run).
@@ -84,6 +113,63 @@ struct Incarnation {
     // At the end of the run (alive incarnations): runtime.members.<id>.config_version as cmap
     // left them, per node id (cmap's sync MCASTs wrote them).
     std::map<NodeId, std::uint64_t> config_versions;
+    // When the cpg service activated its sync: the number of events recorded before it, and the
+    // ring it synchronised (the node's regular configuration then).
+    std::vector<std::pair<std::size_t, RingId>> cpg_activations;
+    // votequorum's view at each completed sync (runs with quorum.provider corosync_votequorum).
+    std::vector<QuorumRecord> quorum;
+};
+
+// ---- CPG clients ----------------------------------------------------------------------
+// libcpg's CPG_REASON_* and the cpg exec functions the checker tells apart.
+namespace cpg_reason {
+inline constexpr std::uint32_t join = 1, leave = 2, nodedown = 3, nodeup = 4, procdown = 5;
+}
+inline constexpr std::uint16_t cpg_fn_procjoin = 0, cpg_fn_procleave = 1;
+
+// One process of a group as libcpg's callbacks name it (struct cpg_address).
+struct CpgMember {
+    NodeId nodeid = 0;
+    std::uint32_t pid = 0;
+    std::uint32_t reason = 0;  // CPG_REASON_*: 0 in member lists
+    constexpr auto operator<=>(const CpgMember&) const = default;
+};
+
+// What one simulated libcpg client did and what its library handed it, in order. Every event
+// carries `totem_pos`: how many events its node's incarnation had recorded (its Totem-level
+// deliveries and configuration changes) when the core emitted it, so the checker can place it
+// in the node's agreed order; `activation`: emitted by the cpg service's sync activation.
+struct CpgEvent {
+    enum class Kind : std::uint8_t {
+        join,           // JOIN answered CS_OK: `pid` joins `group` (a fresh pid per join)
+        leave,          // LEAVE answered CS_OK
+        send,           // MCAST accepted: `id` to `group`, as `pid`
+        finalize,       // FINALIZE answered CS_OK (no more events), then the connection closed
+        close,          // the connection closed without FINALIZE
+        confchg,        // CONFCHG_CALLBACK
+        deliver,        // DELIVER_CALLBACK
+        totem_confchg,  // TOTEM_CONFCHG_CALLBACK (a model v0 library drops it)
+    } kind = Kind::confchg;
+    std::int64_t time_us = 0;
+    std::size_t totem_pos = 0;
+    bool activation = false;
+    std::string group;
+    std::uint32_t pid = 0;  // join, leave, send: the client's; deliver: the sender's
+    NodeId nodeid = 0;      // deliver: the sender's
+    std::vector<CpgMember> members, left, joined;  // confchg
+    MsgId id;                                      // send, deliver
+    bool intact = true;                            // deliver: an intact workload payload
+    RingId ring;                                   // totem_confchg
+    NodeList ring_members;                         // totem_confchg
+};
+
+struct CpgClient {
+    std::uint32_t id = 0;  // run-unique
+    NodeId node = 0;
+    std::size_t inc = 0;        // its node's incarnation (index into Trace::incarnations)
+    bool model_v1 = false;      // cpg_model_initialize (TOTEM_CONFCHG recorded)
+    bool initial_conf = false;  // CPG_MODEL_V1_DELIVER_INITIAL_TOTEM_CONF
+    std::vector<CpgEvent> events;
 };
 
 struct SubmitRecord {
@@ -91,6 +177,10 @@ struct SubmitRecord {
     std::uint32_t size = 0;
     std::uint32_t flags = 0;
     bool safe = false;  // mcast() was asked for safe delivery
+    // Sent by a CPG client (cpg_mcast_joined): its id, pid and group.
+    std::optional<std::uint32_t> cpg_client;
+    std::uint32_t cpg_pid = 0;
+    std::string cpg_group;
 };
 
 // The network and the nodes from one change to the next, as the simulator set them: partition
@@ -127,6 +217,16 @@ struct Trace {
     // Reordering bursts: from their start to their end plus the longest latency they draw.
     std::vector<std::pair<std::int64_t, std::int64_t>> bursts;
     std::uint64_t config_version = 0;  // totem.config_version of every node of the run
+    std::vector<CpgClient> cpg_clients;
+    bool votequorum = false;  // quorum.provider: corosync_votequorum
+    // The votequorum options under which corosync's members of one ring may legitimately
+    // disagree on expected votes and quorate (docs/sim.md, quorum_agreement): a
+    // last_man_standing window runs per node, auto_tie_breaker reads each node's previous
+    // membership and the lowest/highest id it saw while quorate, and expected votes raised above
+    // a configured quorum.expected_votes are kept per node.
+    bool vq_last_man_standing = false;
+    bool vq_auto_tie_breaker = false;
+    std::uint32_t vq_expected_votes = 0;  // quorum.expected_votes (0: from the nodelist)
 };
 
 // ---- FNV-1a 64 -------------------------------------------------------------------------

@@ -23,7 +23,7 @@ class FakeApi final : public Api {
     Instant now() const override { return now_; }
     const RingId& ring_id() const override { return ring_; }
     const NodeList& members() const override { return members_; }
-    bool sync_in_progress() const override { return false; }
+    bool sync_in_progress() const override { return syncing; }
     const conf::Config& config() const override { return config_; }
     const TransportSnapshot& transport() const override { return transport_; }
     const Delivery& delivery() const override { return delivery_; }
@@ -62,6 +62,7 @@ class FakeApi final : public Api {
     std::vector<std::pair<ConnId, Bytes>> responses, events;
     std::vector<std::string> lines;
     bool full = false;
+    bool syncing = false;
     Instant now_{};
 
   private:
@@ -333,6 +334,43 @@ TEST_CASE("cpg exec: PROCLEAVE at disconnect with a full queue is sent again lat
           Layout(168).u32(0, 0x00020001).u32(8, 168).name(16, "g").u32(152, 300).u32(160, 5).b);
     CHECK_FALSE(cpg.next_deadline().has_value());
     CHECK(cpg.stats().leave_retries == 2);
+    cpg.check_invariants();
+}
+
+// Sent during a sync, the PROCLEAVE could be delivered between this node's JOINLIST (which
+// lists the process) and the activation: every other node would add the process back (found by
+// the simulator: seed 1256, cpg_config). It waits for the sync's end instead.
+TEST_CASE("cpg exec: PROCLEAVE at disconnect during a sync waits for the sync's end") {
+    FakeApi api;
+    Cpg cpg(api);
+    REQUIRE(cpg.lib_init(client(7, 0x1000)));
+    cpg.lib_request(7, 0, pc::encode(pc::ReqJoin{"g", 300, 0}));
+    cpg.exec(1, 0, api.sent[0].first);
+    api.sent.clear();
+    api.syncing = true;
+    part(cpg).sync_init({1, 2}, {1, 2, 3}, RingId{1, 12});
+    while (!part(cpg).sync_process()) {
+    }
+    REQUIRE(api.sent.size() == 2);  // DOWNLIST, JOINLIST listing 300
+    api.sent.clear();
+    cpg.lib_exit(7);
+    CHECK(api.sent.empty());
+    REQUIRE(cpg.next_deadline().has_value());
+    api.now_ = *cpg.next_deadline();
+    cpg.on_timer(api.now_);  // still syncing
+    CHECK(api.sent.empty());
+    part(cpg).sync_activate();
+    CHECK(cpg.processes() == std::vector<Cpg::Process>{{1, 300, "g"}});
+    api.syncing = false;
+    REQUIRE(cpg.next_deadline().has_value());
+    api.now_ = *cpg.next_deadline();
+    cpg.on_timer(api.now_);
+    REQUIRE(api.sent.size() == 1);
+    CHECK(api.sent[0].first ==
+          Layout(168).u32(0, 0x00020001).u32(8, 168).name(16, "g").u32(152, 300).u32(160, 5).b);
+    CHECK_FALSE(cpg.next_deadline().has_value());
+    cpg.exec(1, 1, api.sent[0].first);
+    CHECK(cpg.processes().empty());
     cpg.check_invariants();
 }
 
