@@ -568,59 +568,53 @@ bool Cpg::known_node(NodeId nodeid, const std::string& group) const {
                        [&](const Process& p) { return p.nodeid == nodeid && p.group == group; });
 }
 
-void Cpg::deliver_mcast(NodeId sender, pc::ExecMcast&& m) {
+// The event goes to every local process of the group that has joined (or is leaving); it is
+// encoded once, on the first such process, after corosync's check that the sender's node has a
+// process in the group.
+template <class Encode>
+void Cpg::send_to_group(NodeId sender, const std::string& group, Encode encode) {
     std::optional<Bytes> event;
-    bool checked = false;
     for (const Cpd& c : cpds_) {
-        if (!c.listed || c.group != m.group_name ||
+        if (!c.listed || c.group != group ||
             (c.state != State::leave_started && c.state != State::join_completed))
             continue;
-        if (!checked) {
-            checked = true;
-            if (!known_node(sender, m.group_name)) {
+        if (!event) {
+            if (!known_node(sender, group)) {
                 stats_.unknown_node++;
                 api_.log(LogLevel::warning, "CPG", "Unknown node -> we will not deliver message");
                 return;
             }
-            pc::ResDeliverCallback d;
-            d.group_name = m.group_name;
-            d.nodeid = sender;
-            d.pid = m.pid;
-            d.message = std::move(m.message);
-            event = pc::encode(d);
+            event = encode();
         }
         api_.send_event(c.conn, *event);
     }
+}
+
+void Cpg::deliver_mcast(NodeId sender, pc::ExecMcast&& m) {
+    send_to_group(sender, m.group_name, [&] {
+        pc::ResDeliverCallback d;
+        d.group_name = m.group_name;
+        d.nodeid = sender;
+        d.pid = m.pid;
+        d.message = std::move(m.message);
+        return pc::encode(d);
+    });
 }
 
 void Cpg::deliver_partial(NodeId sender, pc::ExecPartialMcast&& m) {
     api_.log(LogLevel::debug, "CPG",
              "Got fragmented message from node " + std::to_string(sender) +
                  ", size = " + std::to_string(m.fragment.size()) + " bytes");
-    std::optional<Bytes> event;
-    bool checked = false;
-    for (const Cpd& c : cpds_) {
-        if (!c.listed || c.group != m.group_name ||
-            (c.state != State::leave_started && c.state != State::join_completed))
-            continue;
-        if (!checked) {
-            checked = true;
-            if (!known_node(sender, m.group_name)) {
-                stats_.unknown_node++;
-                api_.log(LogLevel::warning, "CPG", "Unknown node -> we will not deliver message");
-                return;
-            }
-            pc::ResPartialDeliverCallback d;
-            d.group_name = m.group_name;
-            d.msglen = m.msglen;
-            d.nodeid = sender;
-            d.pid = m.pid;
-            d.type = m.type;
-            d.fragment = std::move(m.fragment);
-            event = pc::encode(d);
-        }
-        api_.send_event(c.conn, *event);
-    }
+    send_to_group(sender, m.group_name, [&] {
+        pc::ResPartialDeliverCallback d;
+        d.group_name = m.group_name;
+        d.msglen = m.msglen;
+        d.nodeid = sender;
+        d.pid = m.pid;
+        d.type = m.type;
+        d.fragment = std::move(m.fragment);
+        return pc::encode(d);
+    });
 }
 
 void Cpg::on_joinlist(NodeId sender, const pc::ExecJoinlist& m) {

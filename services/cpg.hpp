@@ -203,6 +203,8 @@ class Cpg final : public Service, private sync::Participant {
     void deliver_mcast(NodeId sender, proto::cpg::ExecMcast&& m);
     void deliver_partial(NodeId sender, proto::cpg::ExecPartialMcast&& m);
     bool known_node(NodeId nodeid, const std::string& group) const;
+    template <class Encode>
+    void send_to_group(NodeId sender, const std::string& group, Encode encode);
     void on_joinlist(NodeId sender, const proto::cpg::ExecJoinlist& m);
 
     // events
