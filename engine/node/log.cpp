@@ -108,7 +108,9 @@ std::string Logger::init(const conf::Logging& logging, bool foreground, const ch
         } else {
             g_file_target = t;
             qb_log_ctl(t, QB_LOG_CONF_ENABLED, QB_TRUE);
-            qb_log_ctl(t, QB_LOG_CONF_FILE_SYNC, QB_TRUE);
+            // Each line is flushed (libqb fflush()es every line) but not fsync()ed, as in
+            // corosync: an fsync per line blocks the one thread for milliseconds whenever the
+            // disk is busy (Pacemaker writes its CIB with fsync), delaying tokens and sync.
             qb_log_format_set(t, line.c_str());
             add_filters(t, std::max(base, priority_from(logging.logfile_priority, LOG_INFO)),
                         logging);
