@@ -51,7 +51,7 @@ void Cfg::lib_exit(ConnId conn) {
 // ---- shutdown -----------------------------------------------------------------------------
 
 void Cfg::send_shutdown() {
-    api_.mcast(pc::encode(pc::ExecShutdown{}), Guarantee::safe);
+    api_.mcast(pc::encode(pc::ExecShutdown{}), Guarantee::corosync_safe);
 }
 
 void Cfg::send_test_shutdown(std::optional<ConnId> only, std::optional<ConnId> exclude,
@@ -187,7 +187,7 @@ void Cfg::lib_request(ConnId conn, std::int32_t id, ByteView request) {
                     pc::ExecKillNode k;
                     k.nodeid = r.nodeid;
                     k.reason = r.reason;
-                    api_.mcast(pc::encode(k), Guarantee::safe);
+                    api_.mcast(pc::encode(k), Guarantee::corosync_safe);
                 }
                 api_.respond(conn, pc::encode(pc::ResKillNode{e}));
             } else if constexpr (std::is_same_v<T, pc::ReqTryShutdown>) {
@@ -243,7 +243,7 @@ void Cfg::lib_request(ConnId conn, std::int32_t id, ByteView request) {
                 pc::ExecReloadConfig m;
                 m.source.nodeid = api_.my_nodeid();
                 m.source.conn = conn;  // opaque to every other node
-                if (!api_.mcast(pc::encode(m), Guarantee::safe))
+                if (!api_.mcast(pc::encode(m), Guarantee::corosync_safe))
                     api_.respond(conn, pc::encode(pc::ResReloadConfig{CsError::err_try_again}));
                 // answered when the reload was applied (config_reloaded)
             } else if constexpr (std::is_same_v<T, pc::ReqReopenLogFiles>) {

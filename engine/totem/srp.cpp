@@ -1286,7 +1286,9 @@ void Srp::deliver_to_app(bool skip, std::uint32_t end_point) {
         d.sender = msg.h.header.nodeid;
         d.payload.assign(msg.raw.begin() + wire::mcast_header_size, msg.raw.end());
         d.swapped = msg.swapped;
-        d.guarantee = msg.h.guarantee == 1 ? Guarantee::safe : Guarantee::agreed;
+        d.guarantee = msg.h.guarantee == static_cast<std::int32_t>(Guarantee::safe)
+                          ? Guarantee::safe
+                          : Guarantee::agreed;
         d.ring_id = msg.h.ring_id;
         outbox_.push_back(std::move(d));
     }

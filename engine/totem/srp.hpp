@@ -53,7 +53,16 @@ enum class TimerId : std::uint8_t {
 };
 std::string_view to_string(TimerId t);
 
-enum class Guarantee : std::int32_t { agreed = 0, safe = 1 };
+// A message's guarantee, as the MCAST header's `guarantee` field carries it (corosync's
+// receivers ignore the field; spec §5.13):
+//   agreed         0: TOTEM_AGREED;
+//   corosync_safe  1: TOTEM_SAFE as corosync 3.1.7 sends it (cfg's kill, shutdown and reload).
+//                     corosync has no safe delivery: it delivers these agreed, on receipt, and
+//                     so does totemd; a reload that removes a node then applies everywhere in
+//                     the round it was sent, as on corosync (docs/protocol/deviations.md);
+//   safe           2: totemd's safe delivery (CPG_TYPE_SAFE, the totemd config check): held
+//                     until every member has it. corosync never sends 2 and delivers it agreed.
+enum class Guarantee : std::int32_t { agreed = 0, corosync_safe = 1, safe = 2 };
 
 enum class ConfChgType : std::uint8_t { transitional = 0, regular = 1 };
 

@@ -1,6 +1,8 @@
 // Hand-written scenarios, one or more per state transition of the SRP state machine
 // (shared/spec/totem-wire.md §5.15). The random simulator (tests/sim) covers the combinations.
 #include <catch2/catch.hpp>
+#include <map>
+#include <vector>
 
 #include "common/prng.hpp"
 
@@ -454,6 +456,46 @@ TEST_CASE(
         CHECK(d[2].guarantee == Guarantee::agreed);
         for (const auto& x : d)
             CHECK(x.ring_id == r.node(1).ring_id());
+    }
+}
+
+TEST_CASE(
+    "corosync's TOTEM_SAFE (cfg's messages) is marked 1 on the wire and delivered agreed; "
+    "totemd's safe is marked 2") {
+    MiniRing r({1, 2, 3});
+    r.start_all();
+    REQUIRE(r.run_until_ring({1, 2, 3}));
+    r.run_for(Duration::ms(10));
+    bool cut = true;
+    std::map<std::uint32_t, std::int32_t> marks;  // seq → the guarantee field of node 1's MCASTs
+    r.add_rule([&](NodeId from, NodeId to, const Bytes& b) {
+        if (from == 1 && to == 2 && is_type(b, wire::MessageType::mcast))
+            if (auto m = wire::decode_mcast(b))
+                marks[m->h.seq] = m->h.guarantee;
+        return cut && to == 3 && from != 3 && is_type(b, wire::MessageType::mcast);
+    });
+    REQUIRE(r.submit(1, "agreed-1"));
+    REQUIRE(r.submit(1, "reload-2", Guarantee::corosync_safe));
+    REQUIRE(r.submit(1, "safe-3", Guarantee::safe));
+    r.run_for(Duration::ms(200));
+    // Node 3 has none of them, so nobody can know every member has them: reload-2 is still
+    // delivered at once (as corosync delivers it), the sender included; safe-3 waits.
+    const std::vector<std::string> first{"agreed-1", "reload-2"};
+    CHECK(texts(r.trace(1)) == first);
+    CHECK(texts(r.trace(2)) == first);
+    std::vector<std::int32_t> fields;
+    for (const auto& [seq, g] : marks)
+        fields.push_back(g);
+    CHECK(fields == std::vector<std::int32_t>{0, 1, 2});
+    cut = false;
+    r.run_for(Duration::ms(2000));
+    const std::vector<std::string> all{"agreed-1", "reload-2", "safe-3"};
+    for (NodeId n : {1, 2, 3}) {
+        CHECK(texts(r.trace(n)) == all);
+        const auto& d = r.trace(n).delivered;
+        REQUIRE(d.size() == 3);
+        CHECK(d[1].guarantee == Guarantee::agreed);
+        CHECK(d[2].guarantee == Guarantee::safe);
     }
 }
 
