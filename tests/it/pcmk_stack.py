@@ -311,8 +311,10 @@ class Stack:
     first (read the logs before), then the harness cleans up."""
 
     def __init__(self, kind, n: int, members=None, properties=PROPERTIES, token=TOKEN_MS,
-                 bin=None, **kw):
+                 bin=None, pcs_setup: bool = False, **kw):
         self.members = list(members or range(1, n + 1))
+        self.pcs_setup = pcs_setup  # corosync.conf written by `pcs cluster setup` (pcs_conf)
+        self.token = token
         self.c = harness.Cluster(n, kind=kind, transport="knet", crypto=True, token=token,
                                  realtime=False, bin=bin, start=False, **kw)
         self.properties = properties
@@ -322,8 +324,13 @@ class Stack:
         self.c.__enter__()
         try:
             self.p = PacemakerStack(self.c)
+            pcs_text = pcs_conf(self.c, self.members, self.token) if self.pcs_setup else None
             for i in self.c.nodes:
-                write_conf(self.c, i, self.members)
+                if pcs_text is None:
+                    write_conf(self.c, i, self.members)
+                else:
+                    with open(self.c.nodes[i].conf, "w") as f:
+                        f.write(adapt_pcs_conf(self.c, self.c.nodes[i], pcs_text))
             if self.properties:
                 seed = initial_cib(self.properties)
                 for i in self.members:
@@ -381,6 +388,42 @@ def write_conf(c: harness.Cluster, i: int, members) -> None:
     text = re.sub(r"    node \{\n(?:        .*\n)*?        nodeid: (\d+)\n    \}\n", keep, text)
     with open(node.conf, "w") as f:
         f.write(text)
+
+
+def pcs_conf(c: harness.Cluster, members, token: Optional[int]) -> str:
+    """corosync.conf as the administrator has pcs write it: `pcs cluster setup NAME n1
+    addr=A1 n2 addr=A2 … [totem token=T] --corosync_conf FILE` (local only: it contacts no node
+    and starts nothing; ISSUE-NOTES). One file for every node, as pcs distributes it."""
+    path = os.path.join(c.dir, "pcs-corosync.conf")
+    argv = ["pcs", "cluster", "setup", c.cluster_name]
+    for i in members:
+        argv += [f"n{i}", f"addr={c.addr(i, 0)}"]
+    if token:
+        argv += ["totem", f"token={token}"]
+    argv += ["--corosync_conf", path]
+    r = subprocess.run(argv, capture_output=True, text=True, timeout=60)
+    if r.returncode != 0 or not os.path.exists(path):
+        raise RuntimeError(f"{' '.join(argv)}: rc {r.returncode}: {r.stdout}{r.stderr}")
+    with open(path) as f:
+        return f.read()
+
+
+def adapt_pcs_conf(c: harness.Cluster, node, text: str) -> str:
+    """pcs's corosync.conf with what a namespace needs instead of a host's paths: the node's
+    key file (on a host the administrator copies the authkey to /etc/corosync/authkey, pcs's
+    default), the harness's logging section (the log file in the node's directory, read by its
+    watcher) and, without SCHED_RR, `system { sched_rr: no }` as the harness writes it. The
+    totem, nodelist and quorum sections stay as pcs wrote them."""
+    if "keyfile:" in text or not re.search(r"(?m)^totem \{$", text):
+        raise RuntimeError("pcs wrote an unexpected totem section:\n" + text)
+    text = re.sub(r"(?m)^totem \{\n", f"totem {{\n    keyfile: {node.key}\n", text, count=1)
+    text = re.sub(r"(?ms)^logging \{\n.*?^\}\n?", "", text).rstrip() + "\n\n"
+    rendered = c.render_conf(node)
+    system = re.search(r"(?ms)^system \{\n.*?^\}\n", rendered)
+    logging = re.search(r"(?ms)^logging \{\n.*?^\}\n", rendered)
+    if logging is None:
+        raise RuntimeError("the harness rendered no logging section")
+    return text + (system.group(0) if system else "") + logging.group(0)
 
 
 _SEED: dict = {}

@@ -328,8 +328,12 @@ def compare_logs(name: str, ref: Run, got: Run) -> None:
 
 
 def two_node_script(r: Run) -> None:
-    with Stack(r.kind, 2, properties=None, bin=totemd_bin()) as s:
+    # corosync.conf as the tutorial has pcs write it (pcs cluster setup … --corosync_conf)
+    with Stack(r.kind, 2, properties=None, bin=totemd_bin(), pcs_setup=True) as s:
         c, p = s.c, s.p
+        with open(c.nodes[1].conf) as f:
+            conf = f.read()
+        check("two_node: 1" in conf and "cluster_uuid:" in conf, "not pcs's corosync.conf")
         # n2's pacemaker joins n1's DC: the node stopped below is never the DC (which node
         # wins the election is Pacemaker's CPU-time tie-break, not the engine; when the DC is
         # the one stopped, the survivor logs "Stonith/shutdown of node n2 was not expected")
