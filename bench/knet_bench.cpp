@@ -6,6 +6,11 @@
 //   totem-knet-bench --nodeid I --nodes N --size BYTES [--send] [--crypto MODEL|none]
 //                    [--key FILE] [--addr-prefix 10.201.0.] [--port 5405]
 //                    [--warmup S] [--seconds S] [--linger S]
+//   totem-knet-bench --rss
+//
+// --rss: the memory floor of any daemon on libknet: the process's resident memory before and
+// after knet_handle_new (libknet allocates and touches its packet buffers there, whatever
+// the links), one line `RESULT {"rss_before_kB": N, "rss_handle_kB": M, "anon_handle_kB": A}`.
 //
 // Node j (1..N) is at <addr-prefix>j. The start handshake is totem-cpg-bench's: READY once
 // every peer is reachable, then "start <epoch seconds>" on stdin. With --send, datagrams are
@@ -54,6 +59,7 @@ struct Options {
     double warmup_s = 1;
     double seconds = 3;
     double linger_s = 0.3;
+    bool rss = false;
 };
 
 struct Source {
@@ -113,9 +119,13 @@ Options parse(int argc, char** argv) {
             o.seconds = std::strtod(val(), nullptr);
         else if (a == "--linger")
             o.linger_s = std::strtod(val(), nullptr);
+        else if (a == "--rss")
+            o.rss = true;
         else
             usage();
     }
+    if (o.rss)
+        return o;
     if (o.nodeid < 1 || o.nodes < 2 || o.nodeid > o.nodes || o.nodes > 64 || o.size < kHeader ||
         o.size > KNET_MAX_PACKET_SIZE || o.seconds <= 0 || (o.crypto != "none" && o.key.empty()))
         usage();
@@ -162,10 +172,37 @@ void drain_log() {
 
 }  // namespace
 
+// kB of a /proc/self/status line ("VmRSS", "RssAnon"); -1 if absent.
+long status_kB(const char* key) {
+    FILE* f = std::fopen("/proc/self/status", "r");
+    if (!f)
+        return -1;
+    char line[256];
+    long v = -1;
+    const std::size_t n = std::strlen(key);
+    while (std::fgets(line, sizeof line, f))
+        if (std::strncmp(line, key, n) == 0 && line[n] == ':')
+            v = std::strtol(line + n + 1, nullptr, 10);
+    std::fclose(f);
+    return v;
+}
+
 int main(int argc, char** argv) {
     const Options o = parse(argc, argv);
     if (pipe2(logpipe, O_NONBLOCK | O_CLOEXEC) != 0)
         return fail("pipe2");
+    if (o.rss) {
+        const long before = status_kB("VmRSS");
+        knet_handle_t rh = knet_handle_new_ex(1, logpipe[1], KNET_LOG_WARN, 0);
+        if (!rh)
+            return fail("knet_handle_new");
+        std::printf(
+            "RESULT {\"rss_before_kB\": %ld, \"rss_handle_kB\": %ld, "
+            "\"anon_handle_kB\": %ld}\n",
+            before, status_kB("VmRSS"), status_kB("RssAnon"));
+        knet_handle_free(rh);
+        return 0;
+    }
     knet_handle_t h =
         knet_handle_new(static_cast<knet_node_id_t>(o.nodeid), logpipe[1], KNET_LOG_WARN);
     if (!h)  // socket buffers too small for the privileged set-up: as corosync's fallback

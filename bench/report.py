@@ -280,6 +280,16 @@ def memory_table(data, lines):
                          f"{info['idle_cpu_pct']} | {sch['main']} | {thr} | {sch['VmLck_kB']} | "
                          f"{sch['RLIMIT_MEMLOCK']} |")
     lines.append("")
+    floor = data.get("knet_floor", {})
+    if "rss_handle_kB" in floor:
+        coro = [bl.median(list(by["corosync"]["idle_rss_kB"].values())) / 1024
+                for by in eng.values() if "corosync" in by]
+        half = f"; half of corosync's idle RSS is {min(coro) / 2:.1f} MB" if coro else ""
+        lines.append(f"libknet's floor: a process that only calls knet_handle_new is resident at "
+                     f"{floor['rss_handle_kB'] / 1024:.1f} MB ({floor['anon_handle_kB'] / 1024:.1f} MB "
+                     f"anonymous: libknet's packet buffers, allocated and touched there; "
+                     f"{floor['rss_before_kB'] / 1024:.1f} MB before){half} "
+                     f"(`totem-knet-bench --rss`).\n")
     n3 = eng.get("n3_crypto", {})
     if n3:
         lines.append("Where an idle daemon's resident memory is (node 1, 3 nodes, crypto on; "

@@ -42,6 +42,7 @@ import datetime as dt
 import json
 import os
 import platform
+import re
 import subprocess
 import sys
 import time
@@ -279,6 +280,17 @@ class Runner:
                     log(f"failover {kind:8} token {token or 'default'} {fault}: formation "
                         f"{r['formation_s']}s, → confchg {r['failover_s']}s")
 
+    def knet_floor(self) -> None:
+        """libknet's own resident memory (knet_handle_new alone, bench/knet_bench.cpp --rss):
+        the floor under both daemons' RSS."""
+        exe = os.path.join(self.tools, "totem-knet-bench")
+        try:
+            r = subprocess.run([exe, "--rss"], capture_output=True, text=True, timeout=30)
+            m = re.search(r"^RESULT (\{.*\})$", r.stdout, re.M)
+            self.data["knet_floor"] = json.loads(m.group(1)) if m else {"error": r.stdout}
+        except (OSError, subprocess.TimeoutExpired, json.JSONDecodeError) as e:
+            self.data["knet_floor"] = {"error": str(e)}
+
     def phase_micro(self):
         exe = os.path.join(self.tools, "totem-micro-bench")
         if not os.access(exe, os.X_OK):
@@ -295,6 +307,7 @@ class Runner:
     def run(self, phases) -> None:
         t0 = time.monotonic()
         if phases & {"tput", "latency", "loss"}:
+            self.knet_floor()
             self.phase_main(phases)
         if "failover" in phases:
             self.phase_failover()
