@@ -239,13 +239,17 @@ void Totempg_Reassemble(benchmark::State& s) {
         TOTEM_ASSERT(ok);
     }
     tx.flush(sink);
+    // Shared as Srp's DeliverEffect shares its stored datagram with what is delivered.
+    std::vector<SharedBytes> packets;
+    for (const Bytes& p : sink.packets)
+        packets.emplace_back(p);
     Totempg rx(kNetMtu);
     rx.set_waiting_trans_ack(false);
     std::vector<GroupMessage> out;
     std::uint64_t delivered = 0;
     const AllocCount allocs;
     for (auto _ : s) {
-        for (const Bytes& p : sink.packets) {
+        for (const SharedBytes& p : packets) {
             rx.deliver(2, p, false, out);
             delivered += out.size();
             out.clear();

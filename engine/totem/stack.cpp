@@ -133,10 +133,12 @@ std::optional<StackEffect> TotemStack::next_effect() {
         Effect e = std::move(pending_.front());
         pending_.pop_front();
         if (auto* d = std::get_if<DeliverEffect>(&e)) {
-            std::vector<GroupMessage> msgs;
-            pg_.deliver(d->sender, d->payload, d->swapped, msgs);
-            for (auto& m : msgs)
+            // The messages share the packet (d->payload); scratch_ is reused from packet to packet.
+            scratch_.clear();
+            pg_.deliver(d->sender, d->payload, d->swapped, scratch_);
+            for (auto& m : scratch_)
                 ready_.push_back(AppDeliverEffect{std::move(m), d->guarantee, d->ring_id});
+            scratch_.clear();
             continue;
         }
         if (auto* c = std::get_if<ConfChgEffect>(&e))

@@ -100,7 +100,8 @@ class TotemStack : private PacketSink, private TokenSource {
     std::optional<bool> repack_queue_;  // while re-packing: Srp's transitional queue or not
     bool waiting_ = true;         // Srp waits for the transitional ack (it starts so, as corosync)
     std::deque<Effect> pending_;  // Srp effects not taken yet
-    std::deque<StackEffect> ready_;  // reassembled messages of one packet
+    std::deque<StackEffect> ready_;      // reassembled messages of one packet
+    std::vector<GroupMessage> scratch_;  // Totempg::deliver's output, reused
 };
 
 }  // namespace totem
