@@ -367,7 +367,7 @@ void NodeCore::sync_log(LogLevel level, std::string text) {
 void NodeCore::on_deliver(const AppDeliverEffect& d) {
     const GroupMessage& m = d.msg;
     delivery_ = services::Delivery{m.sender, d.guarantee, d.ring_id};
-    for (const std::string& g : m.groups) {
+    for (std::string_view g : m.groups) {
         if (g == "a") {
             deliver_exec(m);
             return;

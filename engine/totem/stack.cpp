@@ -120,9 +120,12 @@ void TotemStack::on_confchg(const ConfChgEffect& c) {
 
 std::optional<StackEffect> TotemStack::next_effect() {
     for (;;) {
-        if (!ready_.empty()) {
-            StackEffect e = std::move(ready_.front());
-            ready_.pop_front();
+        if (ready_pos_ < ready_.size()) {
+            StackEffect e = std::move(ready_[ready_pos_++]);
+            if (ready_pos_ == ready_.size()) {
+                ready_.clear();  // keeps its capacity for the next packet
+                ready_pos_ = 0;
+            }
             return e;
         }
         // Effects of a later call come after those of an earlier one not yet taken.

@@ -46,6 +46,37 @@ std::size_t Totempg::slots_needed(std::size_t bytes) const {
     return bytes / slot_bytes_ + 1;
 }
 
+// ---- GroupNames ---------------------------------------------------------------------------
+
+std::size_t GroupNames::iterator::len() const {
+    TOTEM_ASSERT(index_ < g_->count_);
+    Reader r(g_->header_.view().subspan(2 + 2 * index_, 2), g_->swapped_);
+    return r.u16();
+}
+
+std::string_view GroupNames::iterator::operator*() const {
+    const ByteView name = g_->header_.view().subspan(name_pos_, len());
+    return std::string_view(reinterpret_cast<const char*>(name.data()), name.size());
+}
+
+std::vector<std::string> GroupNames::to_vector() const {
+    std::vector<std::string> out;
+    out.reserve(count_);
+    for (std::string_view name : *this)
+        out.emplace_back(name);
+    return out;
+}
+
+bool GroupNames::operator==(const std::vector<std::string>& v) const {
+    if (v.size() != count_)
+        return false;
+    std::size_t i = 0;
+    for (std::string_view name : *this)
+        if (name != v[i++])
+            return false;
+    return true;
+}
+
 // ---- send -------------------------------------------------------------------------------
 
 bool Totempg::mcast(std::span<const std::string_view> groups, ByteView payload, Guarantee g,
@@ -510,19 +541,17 @@ void Totempg::deliver_message(NodeId sender, const SharedBytes& msg, bool swappe
     std::uint16_t name_lens[max_groups] = {};
     for (std::size_t i = 0; i < group_count; ++i)
         name_lens[i] = r.u16();
-    GroupMessage m;
-    m.sender = sender;
-    m.swapped = swapped;
-    m.groups.reserve(group_count);
-    for (std::size_t i = 0; i < group_count; ++i) {
-        const ByteView name = r.take(name_lens[i]);
-        m.groups.emplace_back(name.begin(), name.end());
-    }
+    for (std::size_t i = 0; i < group_count; ++i)
+        (void)r.take(name_lens[i]);
     if (!r.ok()) {
         ++stats_.rx_malformed;
         ++stats_.rx_bad_group_header;
         return;
     }
+    GroupMessage m;
+    m.sender = sender;
+    m.swapped = swapped;
+    m.groups = GroupNames(msg.sub(0, r.position()), group_count, swapped);
     m.payload = msg.sub(r.position());
     out.push_back(std::move(m));
     ++stats_.msgs_delivered;

@@ -42,10 +42,61 @@ class PacketSink {
     virtual bool submit_packet(ByteView packet, Guarantee g, std::uint64_t tag) = 0;
 };
 
+// The group names of a delivered message, read in place from its group header (§6.2: a u16
+// count, a u16 length each, then the names) — no string or vector per message. It shares the
+// header's buffer, so it stays valid however long it is kept. Built by Totempg only, from a
+// header it checked (count <= max_groups, every name inside it).
+class GroupNames {
+  public:
+    class iterator {
+      public:
+        using value_type = std::string_view;
+        using difference_type = std::ptrdiff_t;
+        iterator() = default;
+        std::string_view operator*() const;
+        iterator& operator++() {
+            name_pos_ += len();
+            ++index_;
+            return *this;
+        }
+        iterator operator++(int) {
+            iterator old = *this;
+            ++*this;
+            return old;
+        }
+        bool operator==(const iterator& o) const { return index_ == o.index_; }
+
+      private:
+        friend class GroupNames;
+        iterator(const GroupNames* g, std::size_t index, std::size_t name_pos)
+            : g_(g), index_(index), name_pos_(name_pos) {}
+        std::size_t len() const;
+        const GroupNames* g_ = nullptr;
+        std::size_t index_ = 0;
+        std::size_t name_pos_ = 0;  // offset of name index_ in the header
+    };
+
+    GroupNames() = default;
+    std::size_t size() const { return count_; }
+    bool empty() const { return count_ == 0; }
+    iterator begin() const { return iterator(this, 0, 2 + 2 * count_); }
+    iterator end() const { return iterator(this, count_, 0); }
+    std::vector<std::string> to_vector() const;
+    bool operator==(const std::vector<std::string>& v) const;
+
+  private:
+    friend class Totempg;
+    GroupNames(SharedBytes header, std::size_t count, bool swapped)
+        : header_(std::move(header)), count_(count), swapped_(swapped) {}
+    SharedBytes header_;  // the whole group header
+    std::size_t count_ = 0;
+    bool swapped_ = false;
+};
+
 // One application message as delivered upward.
 struct GroupMessage {
     NodeId sender = 0;
-    std::vector<std::string> groups;  // the groups it was addressed to
+    GroupNames groups;  // the groups it was addressed to
     // The service message, after the group header: a view into the delivered packet (shared
     // with it) or, for a message reassembled from fragments, into its own buffer.
     SharedBytes payload;
