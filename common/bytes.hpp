@@ -26,6 +26,8 @@ class Writer {
     void i32(std::int32_t v) { u32(static_cast<std::uint32_t>(v)); }
     void bytes(ByteView b) { out_.insert(out_.end(), b.begin(), b.end()); }
     void bytes(std::string_view s) { out_.insert(out_.end(), s.begin(), s.end()); }
+    // `n` copies of `v` (padding).
+    void fill(std::size_t n, std::uint8_t v) { out_.insert(out_.end(), n, v); }
     std::size_t size() const { return out_.size(); }
     // Overwrites a u32 already written at `offset` (little-endian).
     void patch_u32(std::size_t offset, std::uint32_t v) {

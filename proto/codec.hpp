@@ -24,7 +24,12 @@ namespace totem::proto::detail {
 
 class Out {
   public:
-    explicit Out(PadFill fill) : w_(buf_), fill_(fill.byte) {}
+    // `expected`: the message's size if the encoder knows it (one allocation instead of the
+    // vector's doublings); every message has at least its header.
+    explicit Out(PadFill fill, std::size_t expected = default_capacity)
+        : w_(buf_), fill_(fill.byte) {
+        buf_.reserve(expected);
+    }
     Out(const Out&) = delete;
     Out& operator=(const Out&) = delete;
 
@@ -36,10 +41,7 @@ class Out {
     void u64(std::uint64_t v) { w_.u64(v); }
     void bytes(ByteView b) { w_.bytes(b); }
     void bytes(std::string_view s) { w_.bytes(s); }
-    void pad(std::size_t n) {
-        for (std::size_t i = 0; i < n; ++i)
-            w_.u8(fill_);
-    }
+    void pad(std::size_t n) { w_.fill(n, fill_); }
     // Pads up to the absolute offset `offset`, which must not be behind us.
     void pad_to(std::size_t offset) {
         TOTEM_ASSERT(offset >= size());
@@ -73,6 +75,8 @@ class Out {
     Bytes finish_with_size_field(std::int32_t size_field);
 
   private:
+    // Most fixed-size messages (a CPG name is 136 bytes) fit.
+    static constexpr std::size_t default_capacity = 256;
     Bytes buf_{};
     Writer w_;
     std::uint8_t fill_;

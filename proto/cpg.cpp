@@ -142,7 +142,7 @@ Result<ReqLeave, DecodeError> decode_req_leave(ByteView message) {
 }
 
 Bytes encode(const ReqMcast& m, PadFill fill) {
-    Out o(fill);
+    Out o(fill, req_mcast_fixed_size + m.message.size());
     o.response_header(id(ReqId::mcast), std::nullopt);
     o.u32(m.guarantee);
     o.pad(4);
@@ -152,19 +152,25 @@ Bytes encode(const ReqMcast& m, PadFill fill) {
     return o.finish();
 }
 
-Result<ReqMcast, DecodeError> decode_req_mcast(ByteView message) {
+Result<ReqMcastView, DecodeError> decode_req_mcast_view(ByteView message) {
     In in =
         detail::open_request24(message, id(ReqId::mcast), req_mcast_fixed_size, Sizing::at_least);
-    ReqMcast m;
+    ReqMcastView m;
     m.guarantee = in.u32();
     in.skip(4);
     const std::uint32_t msglen = in.u32();
     in.skip(4);
     if (in.ok() && msglen != in.remaining())
         in.fail(DecodeError::bad_length_field);
-    ByteView b = in.take(in.remaining());
-    m.message.assign(b.begin(), b.end());
-    return in.done(std::move(m));
+    m.message = in.take(in.remaining());
+    return in.done(m);
+}
+
+Result<ReqMcast, DecodeError> decode_req_mcast(ByteView message) {
+    auto v = decode_req_mcast_view(message);
+    if (!v)
+        return Err{v.error()};
+    return ReqMcast{v->guarantee, Bytes(v->message.begin(), v->message.end())};
 }
 
 Bytes encode(const ReqMembershipGet& m, PadFill fill) {
@@ -285,7 +291,7 @@ Result<ReqZcFree, DecodeError> decode_req_zc_free(ByteView message) {
 }
 
 Bytes encode(const ReqPartialMcast& m, PadFill fill) {
-    Out o(fill);
+    Out o(fill, req_partial_mcast_fixed_size + m.fragment.size());
     o.response_header(id(ReqId::partial_mcast), std::nullopt);
     o.u32(m.guarantee);
     o.pad(4);
@@ -465,18 +471,23 @@ Result<ResIterationNext, DecodeError> decode_res_iterationnext(ByteView message)
 
 // ----------------------------------------------------------------------------------- events
 
-Bytes encode(const ResDeliverCallback& m, PadFill fill) {
-    Out o(fill);
-    o.response_header(id(ResId::deliver_callback), m.error);
-    o.cpg_name(m.group_name);
-    o.u32(static_cast<std::uint32_t>(m.message.size()));
+Bytes encode_deliver_callback(CsError error, std::string_view group_name, std::uint32_t nodeid,
+                              std::uint32_t pid, ByteView message, PadFill fill) {
+    Out o(fill, res_deliver_fixed_size + message.size());
+    o.response_header(id(ResId::deliver_callback), error);
+    o.cpg_name(group_name);
+    o.u32(static_cast<std::uint32_t>(message.size()));
     o.pad(4);
-    o.u32(m.nodeid);
+    o.u32(nodeid);
     o.pad(4);
-    o.u32(m.pid);
+    o.u32(pid);
     o.pad(4);
-    o.bytes(m.message);
+    o.bytes(message);
     return o.finish();
+}
+
+Bytes encode(const ResDeliverCallback& m, PadFill fill) {
+    return encode_deliver_callback(m.error, m.group_name, m.nodeid, m.pid, m.message, fill);
 }
 
 Result<ResDeliverCallback, DecodeError> decode_res_deliver_callback(ByteView message) {
@@ -498,7 +509,7 @@ Result<ResDeliverCallback, DecodeError> decode_res_deliver_callback(ByteView mes
 }
 
 Bytes encode(const ResPartialDeliverCallback& m, PadFill fill) {
-    Out o(fill);
+    Out o(fill, res_partial_deliver_fixed_size + m.fragment.size());
     o.response_header(id(ResId::partial_deliver_callback), m.error);
     o.cpg_name(m.group_name);
     o.u32(m.msglen);
@@ -659,23 +670,28 @@ Result<ExecJoinlist, DecodeError> decode_exec_joinlist(ByteView message) {
     return in.done(std::move(m));
 }
 
-Bytes encode(const ExecMcast& m, PadFill fill) {
-    Out o(fill);
+Bytes encode_exec_mcast(std::string_view group_name, std::uint32_t pid, const MessageSource& source,
+                        ByteView message, PadFill fill) {
+    Out o(fill, exec_mcast_fixed_size + message.size());
     o.request_header(id(ExecFn::mcast));
-    o.cpg_name(m.group_name);
-    o.u32(static_cast<std::uint32_t>(m.message.size()));
+    o.cpg_name(group_name);
+    o.u32(static_cast<std::uint32_t>(message.size()));
     o.pad(4);
-    o.u32(m.pid);
+    o.u32(pid);
     o.pad(4);
-    o.message_source(m.source);
-    o.bytes(m.message);
+    o.message_source(source);
+    o.bytes(message);
     return o.finish();
 }
 
-Result<ExecMcast, DecodeError> decode_exec_mcast(ByteView message) {
+Bytes encode(const ExecMcast& m, PadFill fill) {
+    return encode_exec_mcast(m.group_name, m.pid, m.source, m.message, fill);
+}
+
+Result<ExecMcastView, DecodeError> decode_exec_mcast_view(ByteView message) {
     In in =
         detail::open_request(message, id(ExecFn::mcast), exec_mcast_fixed_size, Sizing::at_least);
-    ExecMcast m;
+    ExecMcastView m;
     m.group_name = in.cpg_name();
     const std::uint32_t msglen = in.u32();
     in.skip(4);
@@ -684,9 +700,16 @@ Result<ExecMcast, DecodeError> decode_exec_mcast(ByteView message) {
     m.source = in.message_source();
     if (in.ok() && msglen != in.remaining())
         in.fail(DecodeError::bad_length_field);
-    ByteView b = in.take(in.remaining());
-    m.message.assign(b.begin(), b.end());
+    m.message = in.take(in.remaining());
     return in.done(std::move(m));
+}
+
+Result<ExecMcast, DecodeError> decode_exec_mcast(ByteView message) {
+    auto v = decode_exec_mcast_view(message);
+    if (!v)
+        return Err{v.error()};
+    return ExecMcast{std::move(v->group_name), v->pid, v->source,
+                     Bytes(v->message.begin(), v->message.end())};
 }
 
 Bytes encode(const ExecDownlistOld& m, PadFill fill) {
@@ -745,7 +768,7 @@ Result<ExecDownlist, DecodeError> decode_exec_downlist(ByteView message) {
 }
 
 Bytes encode(const ExecPartialMcast& m, PadFill fill) {
-    Out o(fill);
+    Out o(fill, exec_partial_mcast_fixed_size + m.fragment.size());
     o.request_header(id(ExecFn::partial_mcast));
     o.cpg_name(m.group_name);
     o.u32(m.msglen);

@@ -359,6 +359,27 @@ struct ExecPartialMcast {
 
 // ------------------------------------------------------------------------------------ codec
 
+// The small-message path (issue 20) without copies: the MCAST request and the MCAST exec
+// message decoded as views of the message they were read from (valid while it is), and the
+// two messages built from them encoded straight from views. The struct codecs above are
+// these, so the bytes are the same.
+struct ReqMcastView {
+    std::uint32_t guarantee = 0;
+    ByteView message{};  // inside the decoded request
+};
+struct ExecMcastView {
+    std::string group_name{};
+    std::uint32_t pid = 0;
+    MessageSource source{};
+    ByteView message{};  // inside the decoded exec message
+};
+Result<ReqMcastView, DecodeError> decode_req_mcast_view(ByteView message);
+Result<ExecMcastView, DecodeError> decode_exec_mcast_view(ByteView message);
+Bytes encode_exec_mcast(std::string_view group_name, std::uint32_t pid, const MessageSource& source,
+                        ByteView message, PadFill fill = {});
+Bytes encode_deliver_callback(CsError error, std::string_view group_name, std::uint32_t nodeid,
+                              std::uint32_t pid, ByteView message, PadFill fill = {});
+
 Bytes encode(const ReqJoin& m, PadFill fill = {});
 Bytes encode(const ReqLeave& m, PadFill fill = {});
 Bytes encode(const ReqMcast& m, PadFill fill = {});

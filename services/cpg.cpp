@@ -238,6 +238,14 @@ void Cpg::lib_request(ConnId conn, std::int32_t id, ByteView request) {
     Cpd* cp = find(conn);
     TOTEM_ASSERT(cp != nullptr);
     Cpd& c = *cp;
+    if (static_cast<pc::ReqId>(id) == pc::ReqId::mcast) {
+        // The hot path: decoded as a view of `request` (alive for this call), encoded from it.
+        // A malformed one takes the general path below, which logs and answers it.
+        if (auto v = pc::decode_req_mcast_view(request)) {
+            on_mcast(c, *v);
+            return;
+        }
+    }
     auto req = pc::decode_request(request);
     if (!req) {
         // Names over CPG_MAX_NAME_LENGTH: the answers corosync gives for them.
@@ -278,7 +286,7 @@ void Cpg::lib_request(ConnId conn, std::int32_t id, ByteView request) {
             } else if constexpr (std::is_same_v<T, pc::ReqLeave>) {
                 on_leave(c, r);
             } else if constexpr (std::is_same_v<T, pc::ReqMcast>) {
-                on_mcast(c, r);
+                on_mcast(c, pc::ReqMcastView{r.guarantee, r.message});
             } else if constexpr (std::is_same_v<T, pc::ReqPartialMcast>) {
                 on_partial(c, r);
             } else if constexpr (std::is_same_v<T, pc::ReqMembershipGet>) {
@@ -405,7 +413,7 @@ void Cpg::on_leave(Cpd& c, const pc::ReqLeave& r) {
     api_.respond(c.conn, pc::encode(pc::ResLeave{error}));
 }
 
-void Cpg::on_mcast(Cpd& c, const pc::ReqMcast& r) {
+void Cpg::on_mcast(Cpd& c, const pc::ReqMcastView& r) {
     if (c.state != State::join_started && c.state != State::join_completed) {
         stats_.mcast_refused++;
         api_.log(LogLevel::error, "CPG",
@@ -414,13 +422,9 @@ void Cpg::on_mcast(Cpd& c, const pc::ReqMcast& r) {
                      ", error:" + std::to_string(static_cast<int>(CsError::err_not_exist)));
         return;
     }
-    pc::ExecMcast m;
-    m.group_name = c.group;
-    m.pid = c.pid;
-    m.source = proto::MessageSource{api_.my_nodeid(), static_cast<std::uint64_t>(c.pointer)};
-    m.message = r.message;
+    const proto::MessageSource source{api_.my_nodeid(), static_cast<std::uint64_t>(c.pointer)};
     const Guarantee g = guarantee_of(r.guarantee);
-    if (!api_.mcast(pc::encode(m), g)) {
+    if (!api_.mcast(pc::encode_exec_mcast(c.group, c.pid, source, r.message), g)) {
         // corosync asserts; the admission keeps room for the largest request, so this is a
         // message over totempg's limit (only a client other than libcpg sends one).
         stats_.mcast_queue_full++;
@@ -499,6 +503,14 @@ void Cpg::on_iteration_init(Cpd& c, const pc::ReqIterationInitialize& r) {
 // ---- exec -------------------------------------------------------------------------------
 
 void Cpg::exec(NodeId sender, std::uint16_t fn, ByteView message) {
+    if (fn == static_cast<std::uint16_t>(pc::ExecFn::mcast)) {
+        // The hot path: a view of `message` (alive for this call) goes into the one event
+        // encoding. A malformed one takes the general path below, which counts and logs it.
+        if (auto v = pc::decode_exec_mcast_view(message)) {
+            deliver_mcast(sender, *v);
+            return;
+        }
+    }
     auto m = pc::decode_exec(message);
     if (!m) {
         stats_.malformed_exec++;
@@ -523,7 +535,7 @@ void Cpg::exec(NodeId sender, std::uint16_t fn, ByteView message) {
             } else if constexpr (std::is_same_v<T, pc::ExecJoinlist>) {
                 on_joinlist(sender, x);
             } else if constexpr (std::is_same_v<T, pc::ExecMcast>) {
-                deliver_mcast(sender, std::move(x));
+                deliver_mcast(sender, pc::ExecMcastView{x.group_name, x.pid, x.source, x.message});
             } else if constexpr (std::is_same_v<T, pc::ExecDownlistOld>) {
                 api_.log(LogLevel::debug, "CPG",
                          "downlist OLD from node " + std::to_string(sender));
@@ -570,10 +582,10 @@ bool Cpg::known_node(NodeId nodeid, const std::string& group) const {
 
 // The event goes to every local process of the group that has joined (or is leaving); it is
 // encoded once, on the first such process, after corosync's check that the sender's node has a
-// process in the group.
+// process in the group, and every process gets a reference to that one encoding.
 template <class Encode>
 void Cpg::send_to_group(NodeId sender, const std::string& group, Encode encode) {
-    std::optional<Bytes> event;
+    std::optional<SharedBytes> event;
     for (const Cpd& c : cpds_) {
         if (!c.listed || c.group != group ||
             (c.state != State::leave_started && c.state != State::join_completed))
@@ -584,20 +596,15 @@ void Cpg::send_to_group(NodeId sender, const std::string& group, Encode encode) 
                 api_.log(LogLevel::warning, "CPG", "Unknown node -> we will not deliver message");
                 return;
             }
-            event = encode();
+            event = SharedBytes(encode());
         }
-        api_.send_event(c.conn, *event);
+        api_.send_shared_event(c.conn, *event);
     }
 }
 
-void Cpg::deliver_mcast(NodeId sender, pc::ExecMcast&& m) {
+void Cpg::deliver_mcast(NodeId sender, const pc::ExecMcastView& m) {
     send_to_group(sender, m.group_name, [&] {
-        pc::ResDeliverCallback d;
-        d.group_name = m.group_name;
-        d.nodeid = sender;
-        d.pid = m.pid;
-        d.message = std::move(m.message);
-        return pc::encode(d);
+        return pc::encode_deliver_callback(CsError::ok, m.group_name, sender, m.pid, m.message);
     });
 }
 

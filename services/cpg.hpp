@@ -189,7 +189,7 @@ class Cpg final : public Service, private sync::Participant {
     // requests
     void on_join(Cpd& c, const proto::cpg::ReqJoin& r);
     void on_leave(Cpd& c, const proto::cpg::ReqLeave& r);
-    void on_mcast(Cpd& c, const proto::cpg::ReqMcast& r);
+    void on_mcast(Cpd& c, const proto::cpg::ReqMcastView& r);
     void on_partial(Cpd& c, const proto::cpg::ReqPartialMcast& r);
     void on_iteration_init(Cpd& c, const proto::cpg::ReqIterationInitialize& r);
     void reply_invalid(ConnId conn, std::int32_t id);
@@ -200,7 +200,7 @@ class Cpg final : public Service, private sync::Participant {
                       std::map<std::string, std::vector<proto::CpgAddress>>* batch);
     void do_proc_leave(const std::string& group, std::uint32_t pid, NodeId nodeid,
                        std::uint32_t reason);
-    void deliver_mcast(NodeId sender, proto::cpg::ExecMcast&& m);
+    void deliver_mcast(NodeId sender, const proto::cpg::ExecMcastView& m);
     void deliver_partial(NodeId sender, proto::cpg::ExecPartialMcast&& m);
     bool known_node(NodeId nodeid, const std::string& group) const;
     template <class Encode>

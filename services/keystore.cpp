@@ -204,6 +204,13 @@ std::uint8_t stats_clear_groups(std::string_view key) {
 
 // ---- Value -----------------------------------------------------------------------------------
 
+void Value::set_integer_bits(std::uint64_t bits) {
+    TOTEM_ASSERT(is_integer(type_));
+    TOTEM_ASSERT(raw_.size() == type_width(type_));
+    for (std::size_t i = 0; i < raw_.size(); ++i)
+        raw_[i] = static_cast<std::uint8_t>(bits >> (8 * i));
+}
+
 Value Value::integer(ValueType t, std::uint64_t bits) {
     std::size_t w = type_width(t);
     TOTEM_ASSERT(w > 0);
@@ -506,7 +513,7 @@ KeyError KeyStore::fast_adjust(std::string_view key, std::int32_t step) {
     if (!is_integer(t))
         return KeyError::invalid_param;
     std::uint64_t bits = load_le(it->second.raw()) + static_cast<std::uint64_t>(std::int64_t{step});
-    it->second = Value::integer(t, bits);
+    it->second.set_integer_bits(bits);
     // icmap_fast_adjust_int puts the same item back: REPLACED with old == new, which
     // icmap_notify_fn reports without an old value — also for step 0.
     if (kind_ == MapKind::icmap)

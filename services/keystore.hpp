@@ -111,6 +111,9 @@ class Value {
 
     ValueType type() const { return type_; }
     const Bytes& raw() const { return raw_; }
+    // An integer value rewritten in place with `bits` (truncated to its width, as integer()
+    // does): fast_adjust's counters change on every message and allocate nothing.
+    void set_integer_bits(std::uint64_t bits);
     std::size_t size() const { return raw_.size(); }  // value_len as cmap reports it
 
     // Typed reads: the value when the type is exactly T's (as icmap_get_uint32 & co.).

@@ -24,6 +24,7 @@
 #include "common/bytes.hpp"
 #include "common/log_level.hpp"
 #include "common/node_status.hpp"
+#include "common/shared_bytes.hpp"
 #include "conf/config.hpp"
 #include "engine/sync/sync.hpp"
 #include "engine/totem/srp.hpp"
@@ -122,6 +123,11 @@ class Api {
     // ---- clients ----
     virtual void respond(ConnId conn, Bytes response) = 0;
     virtual void send_event(ConnId conn, Bytes event) = 0;
+    // The same event to several clients: each gets a reference to the one encoding (the
+    // bytes never change once shared). By default a copy each, for Api fakes.
+    virtual void send_shared_event(ConnId conn, const SharedBytes& event) {
+        send_event(conn, event.to_bytes());
+    }
     virtual void disconnect(ConnId conn) = 0;
     virtual const ClientInfo* client(ConnId conn) const = 0;
     // The request being handled was malformed (the service answered CS_ERR_INVALID_PARAM):

@@ -367,7 +367,7 @@ void NodeCore::sync_log(LogLevel level, std::string text) {
 void NodeCore::on_deliver(const AppDeliverEffect& d) {
     const GroupMessage& m = d.msg;
     delivery_ = services::Delivery{m.sender, d.guarantee, d.ring_id};
-    for (const std::string& g : m.groups) {
+    for (std::string_view g : m.groups) {
         if (g == "a") {
             deliver_exec(m);
             return;
@@ -426,8 +426,7 @@ void NodeCore::deliver_exec(const GroupMessage& m) {
                      std::to_string(sid) + " (max id " + std::to_string(info.exec_count) + ")");
         return;
     }
-    keys_.fast_inc("runtime.services." + std::string(info.short_name) + "." + std::to_string(fn) +
-                   ".rx");
+    keys_.fast_inc(service_counter_key(sid, fn, true));
     if (options_.observer)
         options_.observer->exec(outbox_.size(), delivery_, sid, fn, m.payload);
     s->exec(m.sender, fn, m.payload);
@@ -625,18 +624,36 @@ bool NodeCore::mcast(ByteView message, Guarantee g) {
 }
 
 bool NodeCore::mcast_parts(std::span<const ByteView> parts, Guarantee g) {
+    // The parts go to totempg as one message (one iovec: that decides how totempg packs it);
+    // a single part is that message already and is not copied.
     Bytes joined;
-    for (ByteView p : parts)
-        joined.insert(joined.end(), p.begin(), p.end());
-    Reader r(joined);
+    ByteView message = parts.size() == 1 ? parts.front() : ByteView{};
+    if (parts.size() != 1) {
+        for (ByteView p : parts)
+            joined.insert(joined.end(), p.begin(), p.end());
+        message = joined;
+    }
+    Reader r(message);
     const std::uint32_t id = r.u32();
     TOTEM_ASSERT(r.ok());  // our own services build their messages
-    if (!stack_.mcast("a", joined, g))
+    if (!stack_.mcast("a", message, g))
         return false;
-    if (services::Service* s = service(static_cast<std::uint16_t>(id >> 16)))
-        keys_.fast_inc("runtime.services." + std::string(s->info().short_name) + "." +
-                       std::to_string(id & 0xffff) + ".tx");
+    const auto sid = static_cast<std::uint16_t>(id >> 16);
+    if (service(sid) != nullptr)
+        keys_.fast_inc(service_counter_key(sid, static_cast<std::uint16_t>(id & 0xffff), false));
     return true;
+}
+
+const std::string& NodeCore::service_counter_key(std::uint16_t sid, std::uint16_t fn, bool rx) {
+    const std::uint32_t k = (std::uint32_t{sid} << 17) | (std::uint32_t{fn} << 1) | (rx ? 1 : 0);
+    auto [it, inserted] = service_counter_keys_.try_emplace(k);
+    if (inserted) {
+        services::Service* s = service(sid);
+        TOTEM_ASSERT(s != nullptr);
+        it->second = "runtime.services." + std::string(s->info().short_name) + "." +
+                     std::to_string(fn) + (rx ? ".rx" : ".tx");
+    }
+    return it->second;
 }
 
 bool NodeCore::mcast_group(std::string_view group, ByteView message, Guarantee g) {
@@ -660,7 +677,11 @@ void NodeCore::respond(ConnId conn, Bytes response) {
 }
 
 void NodeCore::send_event(ConnId conn, Bytes event) {
-    outbox_.push_back(IpcEvent{conn, std::move(event)});
+    outbox_.push_back(IpcEvent{conn, SharedBytes(std::move(event))});
+}
+
+void NodeCore::send_shared_event(ConnId conn, const SharedBytes& event) {
+    outbox_.push_back(IpcEvent{conn, event});
 }
 
 void NodeCore::disconnect(ConnId conn) {

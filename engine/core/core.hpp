@@ -32,6 +32,7 @@
 #include "common/bytes.hpp"
 #include "common/log_level.hpp"
 #include "common/node_status.hpp"
+#include "common/shared_bytes.hpp"
 #include "conf/config.hpp"
 #include "engine/sync/sync.hpp"
 #include "engine/totem/stack.hpp"
@@ -57,7 +58,8 @@ struct IpcResponse {
 };
 struct IpcEvent {
     ConnId conn = 0;
-    Bytes message;
+    // One encoding may go to several clients (a CPG delivery to every local member).
+    SharedBytes message;
 };
 struct IpcDisconnect {
     ConnId conn = 0;
@@ -241,6 +243,7 @@ class NodeCore final : private sync::Host, private services::Api {
     void exclude(NodeId node) override;
     void respond(ConnId conn, Bytes response) override;
     void send_event(ConnId conn, Bytes event) override;
+    void send_shared_event(ConnId conn, const SharedBytes& event) override;
     void disconnect(ConnId conn) override;
     const ClientInfo* client(ConnId conn) const override;
     void invalid_request(ConnId conn) override;
@@ -305,6 +308,9 @@ class NodeCore final : private sync::Host, private services::Api {
     // Counted and dropped: exec messages of services this node does not load, other-endian
     // senders, malformed headers (stats.totemd.dropped.*).
     std::map<std::uint16_t, std::uint64_t> unknown_service_msgs_;
+    // runtime.services.<svc>.<fn>.{tx,rx}, built once each (they are counted per message).
+    const std::string& service_counter_key(std::uint16_t sid, std::uint16_t fn, bool rx);
+    std::map<std::uint32_t, std::string> service_counter_keys_;
     std::uint64_t dropped_other_endian_ = 0, dropped_malformed_exec_ = 0, dropped_unknown_fn_ = 0,
                   dropped_unknown_group_ = 0;
 };

@@ -160,7 +160,8 @@ struct Server::Impl {
         qb_ipcs_connection_t* qb = nullptr;
         Service* service = nullptr;
         // corosync's out-queue and its counters (cs_ipcs_conn_context).
-        std::deque<Bytes> outq;
+        // Shared with the other clients the same event went to (one encoding, see core::IpcEvent).
+        std::deque<SharedBytes> outq;
         std::size_t outq_bytes = 0;
         bool queueing = false;
         std::uint32_t queued = 0;
@@ -204,6 +205,10 @@ struct Server::Impl {
     // uid/gid from connection_accept, until connection_created (libqb has no getter).
     std::map<qb_ipcs_connection_t*, std::pair<uid_t, gid_t>> admitted;
     GlobalStats global;
+    // cb_msg's private copy of a request, reused (kept up to kRequestBufKeepBytes of capacity:
+    // one 1 MiB request does not pin 1 MiB for good).
+    static constexpr std::size_t kRequestBufKeepBytes = 64 * 1024;
+    Bytes request_buf;
     int callback_depth = 0;  // inside a libqb service callback
     bool shut = false;
 
@@ -317,11 +322,17 @@ struct Server::Impl {
         }
         // A private copy: an SHM request lives in memory the client shares and can rewrite while
         // the handler decodes it (a length checked, then re-read).
+        // The copy goes into a buffer reused from request to request: taken out of the Impl for
+        // the call (a nested request, if the handler ever caused one, finds it empty and
+        // allocates its own) and put back after it, keeping its capacity.
         const auto* p = static_cast<const std::uint8_t*>(data);
-        Bytes copy(p, p + size);
+        Bytes copy = std::move(impl.request_buf);
+        copy.assign(p, p + size);
         ++conn->requests_seen;
         ConnId id = conn->info.id;
         int rc = impl.handler.on_request(id, copy);
+        if (copy.capacity() <= Impl::kRequestBufKeepBytes)
+            impl.request_buf = std::move(copy);
         if (Conn* still = impl.find(id)) {
             if (rc == -EINVAL)
                 ++still->invalid_request;
@@ -362,7 +373,9 @@ struct Server::Impl {
 
     // --- events: corosync's msg_send_or_queue / outq_flush, plus the cap ---
 
-    EventResult send_event(ConnId id, ByteView event) {
+    // `shared`, when given, holds the bytes of `event`: a queued event shares them instead of
+    // taking a copy.
+    EventResult send_event(ConnId id, ByteView event, const SharedBytes* shared) {
         Conn* conn = find(id);
         if (conn == nullptr)
             return EventResult::no_connection;
@@ -412,7 +425,8 @@ struct Server::Impl {
             overflow(*conn, event.size(), limit);
             return EventResult::disconnecting;
         }
-        conn->outq.emplace_back(event.begin(), event.end());
+        conn->outq.push_back(shared != nullptr ? *shared
+                                               : SharedBytes(Bytes(event.begin(), event.end())));
         conn->outq_bytes += event.size();
         conn->outq_bytes_peak = std::max(conn->outq_bytes_peak, conn->outq_bytes);
         ++conn->queued;
@@ -448,7 +462,7 @@ struct Server::Impl {
             return;
         PollBridge::Scope scope(bridge);
         while (!conn->outq.empty()) {
-            const Bytes& m = conn->outq.front();
+            const SharedBytes& m = conn->outq.front();
             ssize_t rc = qb_ipcs_event_send(conn->qb, m.data(), m.size());
             if (rc == -EAGAIN)
                 break;
@@ -609,7 +623,11 @@ bool Server::respond(ConnId id, ByteView response) {
 }
 
 EventResult Server::send_event(ConnId id, ByteView event) {
-    return impl_->send_event(id, event);
+    return impl_->send_event(id, event, nullptr);
+}
+
+EventResult Server::send_event(ConnId id, const SharedBytes& event) {
+    return impl_->send_event(id, event.view(), &event);
 }
 
 void Server::disconnect(ConnId id) {

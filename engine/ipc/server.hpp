@@ -40,6 +40,7 @@
 #include "common/bytes.hpp"
 #include "common/log_level.hpp"
 #include "common/result.hpp"
+#include "common/shared_bytes.hpp"
 #include "engine/ipc/poll_bridge.hpp"
 
 namespace totem::ipc {
@@ -163,6 +164,8 @@ class Server {
     bool respond(ConnId id, ByteView response);
     // qb_ipcs_event_send, with the out-queue and its cap (see above).
     EventResult send_event(ConnId id, ByteView event);
+    // The same for an event that several clients get: queued, it is shared, not copied.
+    EventResult send_event(ConnId id, const SharedBytes& event);
     // Closes the connection from a job (see above); unknown ids are ignored.
     void disconnect(ConnId id);
     // qb_ipcs_request_rate_limit on the service; also applied to connections that come later

@@ -1284,7 +1284,7 @@ void Srp::deliver_to_app(bool skip, std::uint32_t end_point) {
             continue;
         DeliverEffect d;
         d.sender = msg.h.header.nodeid;
-        d.payload.assign(msg.raw.begin() + wire::mcast_header_size, msg.raw.end());
+        d.payload = SharedBytes(*m, ByteView(msg.raw).subspan(wire::mcast_header_size));
         d.swapped = msg.swapped;
         d.guarantee = msg.h.guarantee == static_cast<std::int32_t>(Guarantee::safe)
                           ? Guarantee::safe

@@ -30,6 +30,7 @@
 #include "common/bytes.hpp"
 #include "common/log_level.hpp"
 #include "common/prng.hpp"
+#include "common/shared_bytes.hpp"
 #include "engine/totem/config.hpp"
 #include "engine/totem/srp_stats.hpp"
 #include "engine/totem/types.hpp"
@@ -92,8 +93,10 @@ struct SendEffect {
     Bytes datagram;     // a complete Totem message
 };
 struct DeliverEffect {
-    NodeId sender = 0;     // originator of the message
-    Bytes payload;         // the totempg packet carried by the MCAST
+    NodeId sender = 0;  // originator of the message
+    // The totempg packet carried by the MCAST: a view into the stored datagram, which it
+    // shares (Srp's stored messages are immutable: shared_ptr<const StoredMsg>).
+    SharedBytes payload;
     bool swapped = false;  // the payload is in the other byte order
     Guarantee guarantee = Guarantee::agreed;
     // The ring the MCAST was sent in: its header's ring id (for a message recovered in

@@ -120,9 +120,12 @@ void TotemStack::on_confchg(const ConfChgEffect& c) {
 
 std::optional<StackEffect> TotemStack::next_effect() {
     for (;;) {
-        if (!ready_.empty()) {
-            StackEffect e = std::move(ready_.front());
-            ready_.pop_front();
+        if (ready_pos_ < ready_.size()) {
+            StackEffect e = std::move(ready_[ready_pos_++]);
+            if (ready_pos_ == ready_.size()) {
+                ready_.clear();  // keeps its capacity for the next packet
+                ready_pos_ = 0;
+            }
             return e;
         }
         // Effects of a later call come after those of an earlier one not yet taken.
@@ -133,10 +136,12 @@ std::optional<StackEffect> TotemStack::next_effect() {
         Effect e = std::move(pending_.front());
         pending_.pop_front();
         if (auto* d = std::get_if<DeliverEffect>(&e)) {
-            std::vector<GroupMessage> msgs;
-            pg_.deliver(d->sender, d->payload, d->swapped, msgs);
-            for (auto& m : msgs)
+            // The messages share the packet (d->payload); scratch_ is reused from packet to packet.
+            scratch_.clear();
+            pg_.deliver(d->sender, d->payload, d->swapped, scratch_);
+            for (auto& m : scratch_)
                 ready_.push_back(AppDeliverEffect{std::move(m), d->guarantee, d->ring_id});
+            scratch_.clear();
             continue;
         }
         if (auto* c = std::get_if<ConfChgEffect>(&e))

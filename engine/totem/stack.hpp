@@ -100,7 +100,11 @@ class TotemStack : private PacketSink, private TokenSource {
     std::optional<bool> repack_queue_;  // while re-packing: Srp's transitional queue or not
     bool waiting_ = true;         // Srp waits for the transitional ack (it starts so, as corosync)
     std::deque<Effect> pending_;  // Srp effects not taken yet
-    std::deque<StackEffect> ready_;  // reassembled messages of one packet
+    // Reassembled messages of one packet, taken from ready_pos_ on (a vector reused from packet
+    // to packet: a deque allocated a block for every few messages).
+    std::vector<StackEffect> ready_;
+    std::size_t ready_pos_ = 0;
+    std::vector<GroupMessage> scratch_;  // Totempg::deliver's output, reused
 };
 
 }  // namespace totem

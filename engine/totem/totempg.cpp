@@ -14,6 +14,7 @@
 #include "engine/totem/totempg.hpp"
 
 #include <algorithm>
+#include <array>
 #include <numeric>
 
 #include "common/assert.hpp"
@@ -43,6 +44,37 @@ Totempg::Totempg(std::uint32_t net_mtu)
 
 std::size_t Totempg::slots_needed(std::size_t bytes) const {
     return bytes / slot_bytes_ + 1;
+}
+
+// ---- GroupNames ---------------------------------------------------------------------------
+
+std::size_t GroupNames::iterator::len() const {
+    TOTEM_ASSERT(index_ < g_->count_);
+    Reader r(g_->header_.view().subspan(2 + 2 * index_, 2), g_->swapped_);
+    return r.u16();
+}
+
+std::string_view GroupNames::iterator::operator*() const {
+    const ByteView name = g_->header_.view().subspan(name_pos_, len());
+    return std::string_view(reinterpret_cast<const char*>(name.data()), name.size());
+}
+
+std::vector<std::string> GroupNames::to_vector() const {
+    std::vector<std::string> out;
+    out.reserve(count_);
+    for (std::string_view name : *this)
+        out.emplace_back(name);
+    return out;
+}
+
+bool GroupNames::operator==(const std::vector<std::string>& v) const {
+    if (v.size() != count_)
+        return false;
+    std::size_t i = 0;
+    for (std::string_view name : *this)
+        if (name != v[i++])
+            return false;
+    return true;
 }
 
 // ---- send -------------------------------------------------------------------------------
@@ -85,25 +117,29 @@ bool Totempg::mcast_iov(std::span<const std::string_view> groups, std::span<cons
     if (total > max_reassembly_size)
         return refuse();
 
-    // The group header, then corosync's iovec list with zero-length entries removed.
-    Bytes group_lens;
-    group_lens.reserve(2 * (groups.size() + 1));
-    Writer w(group_lens);
-    w.u16(static_cast<std::uint16_t>(groups.size()));
-    for (std::string_view name : groups)
-        w.u16(static_cast<std::uint16_t>(name.size()));
-    std::vector<ByteView> iov;
-    iov.reserve(1 + groups.size() + parts.size());
-    iov.push_back(group_lens);
+    // The group header, then corosync's iovec list with zero-length entries removed (both on
+    // the stack: their sizes are bounded by max_groups and max_payload_parts).
+    std::array<std::uint8_t, 2 * (max_groups + 1)> group_lens{};
+    const auto put_len = [&group_lens](std::size_t at, std::size_t v) {
+        group_lens[2 * at] = static_cast<std::uint8_t>(v);  // little-endian, as Writer::u16
+        group_lens[2 * at + 1] = static_cast<std::uint8_t>(v >> 8);
+    };
+    put_len(0, groups.size());
+    for (std::size_t k = 0; k < groups.size(); ++k)
+        put_len(k + 1, groups[k].size());
+    std::array<ByteView, 1 + max_groups + max_payload_parts> iov_store;
+    std::size_t iov_count = 0;
+    iov_store[iov_count++] = ByteView(group_lens.data(), 2 * (groups.size() + 1));
     for (std::string_view name : groups) {
         if (!name.empty())
-            iov.push_back(
-                ByteView(reinterpret_cast<const std::uint8_t*>(name.data()), name.size()));
+            iov_store[iov_count++] =
+                ByteView(reinterpret_cast<const std::uint8_t*>(name.data()), name.size());
     }
     for (ByteView p : parts) {
         if (!p.empty())
-            iov.push_back(p);
+            iov_store[iov_count++] = p;
     }
+    const std::span<const ByteView> iov(iov_store.data(), iov_count);
 
     // corosync's byte_count_send_ok counts the message and the length entries already packed;
     // it ignores the data already in the buffer, which can make the call emit one more packet
@@ -117,16 +153,23 @@ bool Totempg::mcast_iov(std::span<const std::string_view> groups, std::span<cons
     const std::size_t emitted = pack(iov, g, &sink);
     TOTEM_ASSERT(emitted == emits);
     ++stats_.msgs_packed;
+    keep_outgoing(iov, g, first_packet);
+    return true;
+}
+
+void Totempg::keep_outgoing(std::span<const ByteView> pieces, Guarantee g,
+                            std::uint64_t first_packet) {
     Outgoing o;
-    o.msg.reserve(total);
-    for (ByteView piece : iov)
-        o.msg.insert(o.msg.end(), piece.begin(), piece.end());
+    o.begin = out_base_ + out_data_.size();
+    for (ByteView piece : pieces) {
+        out_data_.insert(out_data_.end(), piece.begin(), piece.end());
+        o.size += piece.size();
+    }
     o.g = g;
     o.first_packet = first_packet;
     // The last byte is in the buffer (the next packet) or went out in the last one emitted.
     o.last_packet = pack_lens_.empty() ? emitted_ - 1 : emitted_;
-    outgoing_.push_back(std::move(o));
-    return true;
+    outgoing_.push_back(o);
 }
 
 void Totempg::prune_sent(std::optional<std::uint64_t> oldest_unsent) {
@@ -135,6 +178,16 @@ void Totempg::prune_sent(std::optional<std::uint64_t> oldest_unsent) {
     const std::uint64_t bound = oldest_unsent ? std::min(*oldest_unsent, emitted_) : emitted_;
     while (!outgoing_.empty() && outgoing_.front().last_packet < bound)
         outgoing_.pop_front();
+    if (outgoing_.empty()) {
+        out_base_ += out_data_.size();
+        out_data_.clear();
+        return;
+    }
+    const std::size_t unused = outgoing_.front().begin - out_base_;
+    if (unused > out_data_.size() / 2) {
+        out_data_.erase(out_data_.begin(), out_data_.begin() + static_cast<std::ptrdiff_t>(unused));
+        out_base_ += unused;
+    }
 }
 
 std::size_t Totempg::unsent_packets(const Outgoing& o,
@@ -191,8 +244,10 @@ std::vector<Totempg::RepackMessage> Totempg::take_repack(const RepackPlan& plan)
     for (std::size_t i : plan.messages) {
         TOTEM_ASSERT(i < outgoing_.size());
         take[i] = true;
-        Outgoing& o = outgoing_[i];
-        out.push_back(RepackMessage{std::move(o.msg), o.g, o.first_packet, o.last_packet});
+        const Outgoing& o = outgoing_[i];
+        const ByteView bytes = outgoing_bytes(o);
+        out.push_back(
+            RepackMessage{Bytes(bytes.begin(), bytes.end()), o.g, o.first_packet, o.last_packet});
     }
     std::deque<Outgoing> keep;
     for (std::size_t i = 0; i < outgoing_.size(); ++i)
@@ -210,14 +265,10 @@ std::vector<Totempg::RepackMessage> Totempg::take_repack(const RepackPlan& plan)
 void Totempg::pack_again(std::span<const RepackMessage> msgs, PacketSink& sink) {
     for (const RepackMessage& m : msgs) {
         const ByteView whole(m.msg);
-        Outgoing o;
-        o.msg = m.msg;
-        o.g = m.g;
-        o.first_packet = emitted_;
+        const std::uint64_t first_packet = emitted_;
         pack(std::span<const ByteView>(&whole, 1), m.g, &sink);
-        o.last_packet = pack_lens_.empty() ? emitted_ - 1 : emitted_;
         ++stats_.msgs_resent;
-        outgoing_.push_back(std::move(o));
+        keep_outgoing(std::span<const ByteView>(&whole, 1), m.g, first_packet);
     }
     if (!pack_lens_.empty()) {
         emit(sink, cursor_.continuation, 0, pack_guarantee_);
@@ -314,9 +365,9 @@ std::size_t Totempg::pack(std::span<const ByteView> iov, Guarantee g, PacketSink
     return emitted;
 }
 
-Bytes Totempg::build_packet(std::uint8_t continuation, std::uint8_t fragmented) {
+void Totempg::build_packet(std::uint8_t continuation, std::uint8_t fragmented, Bytes& packet) {
     TOTEM_ASSERT(!pack_lens_.empty());
-    Bytes packet;
+    packet.clear();
     packet.reserve(header_size + 2 * pack_lens_.size() + pack_data_.size());
     Writer w(packet);
     w.u16(0);  // header.version
@@ -334,13 +385,13 @@ Bytes Totempg::build_packet(std::uint8_t continuation, std::uint8_t fragmented) 
         ++stats_.fragments_sent;
     pack_lens_.clear();
     pack_data_.clear();
-    return packet;
 }
 
 void Totempg::emit(PacketSink& sink, std::uint8_t continuation, std::uint8_t fragmented,
                    Guarantee g) {
     const std::uint64_t tag = emitted_;
-    const bool queued = sink.submit_packet(build_packet(continuation, fragmented), g, tag);
+    build_packet(continuation, fragmented, packet_buf_);
+    const bool queued = sink.submit_packet(packet_buf_, g, tag);
     TOTEM_ASSERT(queued);  // slots were checked before
 }
 
@@ -352,7 +403,9 @@ std::optional<Totempg::FlushedPacket> Totempg::take_flush(
     if (slots_avail == 0)
         return std::nullopt;  // corosync: totemsrp_avail() == 0, next token
     const std::uint64_t tag = emitted_;
-    FlushedPacket out{build_packet(cursor_.continuation, 0), pack_guarantee_, tag};
+    // A fresh vector: the token source hands it to Srp, which keeps it.
+    FlushedPacket out{Bytes{}, pack_guarantee_, tag};
+    build_packet(cursor_.continuation, 0, out.packet);
     cursor_.continuation = 0;
     cursor_.count = 0;
     cursor_.used = 0;
@@ -369,8 +422,9 @@ void Totempg::flush(PacketSink& sink, std::optional<std::uint64_t> oldest_unsent
 
 // ---- receive ----------------------------------------------------------------------------
 
-void Totempg::deliver(NodeId sender, ByteView packet, bool swapped,
+void Totempg::deliver(NodeId sender, const SharedBytes& shared, bool swapped,
                       std::vector<GroupMessage>& out) {
+    const ByteView packet = shared.view();
     ++stats_.packets_rx;
     // Validate the whole packet before touching any state.
     if (packet.size() < header_size) {
@@ -401,6 +455,7 @@ void Totempg::deliver(NodeId sender, ByteView packet, bool swapped,
         ++stats_.rx_bad_length;
         return;
     }
+    const std::size_t data_offset = r.position();
     const ByteView data = r.rest();
 
     auto& set = active_set();
@@ -416,7 +471,8 @@ void Totempg::deliver(NodeId sender, ByteView packet, bool swapped,
         if (it != set.end() && it->second.last_frag_num == continuation) {
             Assembly& a = it->second;
             if (a.state == Assembly::State::collecting && append_partial(a, part) && completes) {
-                deliver_message(sender, a.data, swapped, out);
+                // The assembly ends here (erased below): the message takes its buffer over.
+                deliver_message(sender, SharedBytes(std::move(a.data)), swapped, out);
             }
             if (completes) {
                 set.erase(it);
@@ -444,6 +500,7 @@ void Totempg::deliver(NodeId sender, ByteView packet, bool swapped,
     }
 
     for (std::size_t i = first; i < msg_count; ++i) {
+        const std::size_t start = offset;
         const ByteView part = data.subspan(offset, rx_lens_[i]);
         offset += rx_lens_[i];
         if (i + 1 == msg_count && fragmented != 0) {
@@ -453,7 +510,7 @@ void Totempg::deliver(NodeId sender, ByteView packet, bool swapped,
             a.data.clear();
             append_partial(a, part);
         } else {
-            deliver_message(sender, part, swapped, out);
+            deliver_message(sender, shared.sub(data_offset + start, part.size()), swapped, out);
         }
     }
     TOTEM_ASSERT(offset == data.size());
@@ -471,10 +528,10 @@ bool Totempg::append_partial(Assembly& a, ByteView part) {
     return true;
 }
 
-void Totempg::deliver_message(NodeId sender, ByteView msg, bool swapped,
+void Totempg::deliver_message(NodeId sender, const SharedBytes& msg, bool swapped,
                               std::vector<GroupMessage>& out) {
     // group_len[0] = g, group_len[1..g], the names, then the payload (§6.2).
-    Reader r(msg, swapped);
+    Reader r(msg.view(), swapped);
     const std::uint16_t group_count = r.u16();
     if (!r.ok() || group_count > max_groups) {
         ++stats_.rx_malformed;
@@ -484,21 +541,18 @@ void Totempg::deliver_message(NodeId sender, ByteView msg, bool swapped,
     std::uint16_t name_lens[max_groups] = {};
     for (std::size_t i = 0; i < group_count; ++i)
         name_lens[i] = r.u16();
-    GroupMessage m;
-    m.sender = sender;
-    m.swapped = swapped;
-    m.groups.reserve(group_count);
-    for (std::size_t i = 0; i < group_count; ++i) {
-        const ByteView name = r.take(name_lens[i]);
-        m.groups.emplace_back(name.begin(), name.end());
-    }
+    for (std::size_t i = 0; i < group_count; ++i)
+        (void)r.take(name_lens[i]);
     if (!r.ok()) {
         ++stats_.rx_malformed;
         ++stats_.rx_bad_group_header;
         return;
     }
-    const ByteView payload = r.rest();
-    m.payload.assign(payload.begin(), payload.end());
+    GroupMessage m;
+    m.sender = sender;
+    m.swapped = swapped;
+    m.groups = GroupNames(msg.sub(0, r.position()), group_count, swapped);
+    m.payload = msg.sub(r.position());
     out.push_back(std::move(m));
     ++stats_.msgs_delivered;
 }
@@ -538,6 +592,12 @@ void Totempg::check_invariants() const {
     if (pack_lens_.empty()) {
         TOTEM_ASSERT(cursor_.continuation == 0);
         TOTEM_ASSERT(pack_guarantee_ == Guarantee::agreed);
+    }
+    // Offsets grow along outgoing_: its ends bound every message's bytes.
+    if (!outgoing_.empty()) {
+        TOTEM_ASSERT(outgoing_.front().begin >= out_base_);
+        TOTEM_ASSERT(outgoing_.back().begin - out_base_ + outgoing_.back().size <=
+                     out_data_.size());
     }
     for (const auto* set : {&normal_, &trans_}) {
         for (const auto& [node, a] : *set) {

@@ -24,6 +24,7 @@
 #include <vector>
 
 #include "common/bytes.hpp"
+#include "common/shared_bytes.hpp"
 #include "engine/totem/srp.hpp"
 #include "engine/totem/types.hpp"
 
@@ -41,12 +42,65 @@ class PacketSink {
     virtual bool submit_packet(ByteView packet, Guarantee g, std::uint64_t tag) = 0;
 };
 
+// The group names of a delivered message, read in place from its group header (§6.2: a u16
+// count, a u16 length each, then the names) — no string or vector per message. It shares the
+// header's buffer, so it stays valid however long it is kept. Built by Totempg only, from a
+// header it checked (count <= max_groups, every name inside it).
+class GroupNames {
+  public:
+    class iterator {
+      public:
+        using value_type = std::string_view;
+        using difference_type = std::ptrdiff_t;
+        iterator() = default;
+        std::string_view operator*() const;
+        iterator& operator++() {
+            name_pos_ += len();
+            ++index_;
+            return *this;
+        }
+        iterator operator++(int) {
+            iterator old = *this;
+            ++*this;
+            return old;
+        }
+        bool operator==(const iterator& o) const { return index_ == o.index_; }
+
+      private:
+        friend class GroupNames;
+        iterator(const GroupNames* g, std::size_t index, std::size_t name_pos)
+            : g_(g), index_(index), name_pos_(name_pos) {}
+        std::size_t len() const;
+        const GroupNames* g_ = nullptr;
+        std::size_t index_ = 0;
+        std::size_t name_pos_ = 0;  // offset of name index_ in the header
+    };
+
+    GroupNames() = default;
+    std::size_t size() const { return count_; }
+    bool empty() const { return count_ == 0; }
+    iterator begin() const { return iterator(this, 0, 2 + 2 * count_); }
+    iterator end() const { return iterator(this, count_, 0); }
+    std::vector<std::string> to_vector() const;
+    bool operator==(const std::vector<std::string>& v) const;
+
+  private:
+    friend class Totempg;
+    GroupNames(SharedBytes header, std::size_t count, bool swapped)
+        : header_(std::move(header)), count_(count), swapped_(swapped) {}
+    SharedBytes header_;  // the whole group header
+    std::size_t count_ = 0;
+    bool swapped_ = false;
+};
+
 // One application message as delivered upward.
 struct GroupMessage {
     NodeId sender = 0;
-    std::vector<std::string> groups;  // the groups it was addressed to
-    Bytes payload;                    // the service message, after the group header
-    bool swapped = false;             // the sender has the other byte order (spec B1.3)
+    GroupNames groups;  // the groups it was addressed to
+    // The service message, after the group header: a view into the delivered packet (shared
+    // with it) or, for a message reassembled from fragments, into its own buffer.
+    SharedBytes payload;
+    bool swapped = false;  // the sender has the other byte order (spec B1.3)
 };
 
 struct TotempgStats {
@@ -108,8 +162,14 @@ class Totempg {
     std::size_t slots_needed(std::size_t bytes) const;
 
     // One packet delivered by Srp in agreed order; complete messages are appended to `out`.
-    // `swapped`: the packet came from a sender of the other byte order.
-    void deliver(NodeId sender, ByteView packet, bool swapped, std::vector<GroupMessage>& out);
+    // `swapped`: the packet came from a sender of the other byte order. A message complete in
+    // the packet shares it (no copy).
+    void deliver(NodeId sender, const SharedBytes& packet, bool swapped,
+                 std::vector<GroupMessage>& out);
+    // The same for a packet the caller keeps (tests): its messages get a copy of it.
+    void deliver(NodeId sender, ByteView packet, bool swapped, std::vector<GroupMessage>& out) {
+        deliver(sender, SharedBytes(Bytes(packet.begin(), packet.end())), swapped, out);
+    }
     // A configuration change: discard the partial messages of the nodes that left.
     void confchg(const NodeList& left);
 
@@ -178,9 +238,11 @@ class Totempg {
     // it would emit (on a copy of the cursor); otherwise it copies bytes and emits.
     std::size_t pack(std::span<const ByteView> iov, Guarantee g, PacketSink* sink);
     void emit(PacketSink& sink, std::uint8_t continuation, std::uint8_t fragmented, Guarantee g);
-    Bytes build_packet(std::uint8_t continuation, std::uint8_t fragmented);
+    // Writes the packet into `packet` (cleared first) and empties the packing buffer.
+    void build_packet(std::uint8_t continuation, std::uint8_t fragmented, Bytes& packet);
     std::map<NodeId, Assembly>& active_set() { return waiting_trans_ack_ ? trans_ : normal_; }
-    void deliver_message(NodeId sender, ByteView msg, bool swapped, std::vector<GroupMessage>& out);
+    void deliver_message(NodeId sender, const SharedBytes& msg, bool swapped,
+                         std::vector<GroupMessage>& out);
     // Appends `part` to a collecting partial; false (and discarding) when it grows too big.
     bool append_partial(Assembly& a, ByteView part);
 
@@ -198,13 +260,27 @@ class Totempg {
     std::vector<std::uint16_t> rx_lens_;  // scratch
     // Messages not yet known to be completely on the wire, for plan_repack(): each with the
     // index of the packet holding its first and its last byte (emitted_ = packets so far).
+    // Their bytes (group header + payload) sit one after another in out_data_, so that keeping
+    // a message costs no allocation of its own: `begin` is an offset counted from the first
+    // byte ever appended; out_data_[0] is at out_base_. Pruning drops the bytes before the
+    // oldest message kept once they are more than half of the buffer (or all of it).
     struct Outgoing {
-        Bytes msg;  // group header + payload
+        std::size_t begin = 0;
+        std::size_t size = 0;
         Guarantee g = Guarantee::agreed;
         std::uint64_t first_packet = 0;
         std::uint64_t last_packet = 0;
     };
     std::deque<Outgoing> outgoing_;
+    Bytes out_data_;
+    std::size_t out_base_ = 0;
+    // Appends `pieces` to out_data_ and queues them as one message.
+    void keep_outgoing(std::span<const ByteView> pieces, Guarantee g, std::uint64_t first_packet);
+    ByteView outgoing_bytes(const Outgoing& o) const {
+        return ByteView(out_data_).subspan(o.begin - out_base_, o.size);
+    }
+    // The packet emit() builds, reused (the sink copies what it keeps).
+    Bytes packet_buf_;
     std::uint64_t emitted_ = 0;
     void prune_sent(std::optional<std::uint64_t> oldest_unsent);
     std::size_t unsent_packets(const Outgoing& o, const std::vector<std::uint64_t>& unsent) const;

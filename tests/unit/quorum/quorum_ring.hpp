@@ -86,7 +86,7 @@ class Client {
         const auto& ev = r_.log(node_).events;
         for (std::size_t i = seen_; i < ev.size(); ++i)
             if (ev[i].conn == conn_)
-                out.push_back(ev[i].message);
+                out.push_back(ev[i].message.to_bytes());
         seen_ = ev.size();
         return out;
     }

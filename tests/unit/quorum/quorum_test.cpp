@@ -194,9 +194,10 @@ TEST_CASE("quorum: a sync's client-visible order (B3.6); trackers newest first")
     // interleaved, as the node core emitted them
     std::vector<std::pair<services::ConnId, std::string>> seq;
     for (const auto& e : r.log(1).events) {
-        const auto id = response_id(e.message);
+        const Bytes message = e.message.to_bytes();
+        const auto id = response_id(message);
         (void)id;
-        const std::string k = e.conn == 32 ? kinds({e.message}, 5)[0] : kinds({e.message}, 3)[0];
+        const std::string k = e.conn == 32 ? kinds({message}, 5)[0] : kinds({message}, 3)[0];
         seq.emplace_back(e.conn, k);
     }
     const std::vector<std::pair<services::ConnId, std::string>> want = {

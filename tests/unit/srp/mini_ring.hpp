@@ -212,8 +212,8 @@ class MiniRing {
                     enqueue(id, s->target, s->datagram);
                 }
             } else if (auto* d = std::get_if<DeliverEffect>(&e)) {
-                traces_[id].delivered.push_back(
-                    {d->sender, d->payload, d->guarantee, d->ring_id, traces_[id].confchgs.size()});
+                traces_[id].delivered.push_back({d->sender, d->payload.to_bytes(), d->guarantee,
+                                                 d->ring_id, traces_[id].confchgs.size()});
             } else if (auto* c = std::get_if<ConfChgEffect>(&e)) {
                 traces_[id].confchgs.push_back(*c);
                 if (c->type == ConfChgType::regular)

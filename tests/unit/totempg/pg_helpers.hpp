@@ -76,7 +76,7 @@ struct Msg {
 };
 
 inline Msg msg_of(const GroupMessage& m) {
-    return Msg{m.groups, m.payload};
+    return Msg{m.groups.to_vector(), m.payload.to_bytes()};
 }
 
 // Random sizes over 0 B .. 1 MiB: mostly small, some packet-sized, a few large.
