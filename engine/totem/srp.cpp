@@ -689,18 +689,38 @@ void Srp::handle_join(Instant now, ByteView datagram) {
             break;
         case MembState::commit:
             if (contains(my_new_memb_list_, from) && join.ring_seq >= my_ring_id_.seq) {
+                forget_failures_given_up(join);
                 join_process(now, join);
                 gather_enter(now, GatherReason::commit_interrupted, from);
             }
             break;
         case MembState::recovery:
             if (contains(my_new_memb_list_, from) && join.ring_seq >= my_ring_id_.seq) {
+                forget_failures_given_up(join);
                 join_process(now, join);
                 recovery_token_loss(now);
                 gather_enter(now, GatherReason::commit_interrupted, from);
             }
             break;
     }
+}
+
+// My failed list in COMMIT and RECOVERY is the one the whole new ring agreed on (consensus
+// needs identical lists). A member of that ring whose JOIN no longer names a node failed has
+// installed the ring (OPERATIONAL clears the list) and gathers afresh: keeping the old round's
+// failures would carry them into the new round, where "I am in the sender's failed list" makes
+// the nodes named fail me back; two groups that formed their rings at the same moment then
+// fail each other round after round, faster than any timeout (a local choice,
+// docs/protocol/deviations.md). Failures the sender still holds stay.
+void Srp::forget_failures_given_up(const wire::Join& join) {
+    const NodeList given_up = subtract(my_failed_list_, join.failed_list);
+    if (given_up.empty())
+        return;
+    my_failed_list_ = subtract(my_failed_list_, given_up);
+    stats_.failures_forgotten += given_up.size();
+    log(LogLevel::debug,
+        "node " + std::to_string(join.system_from) +
+            " gathers again without failures of the last round:" + list_str(given_up));
 }
 
 void Srp::note_ring_seq(NodeId node, std::uint64_t seq) {

@@ -583,3 +583,66 @@ TEST_CASE(
     // node 3 never had any of them
     CHECK(r.trace(3).delivered.empty());
 }
+
+TEST_CASE(
+    "COMMIT interrupted by a member that installed the ring: the failures of the finished round "
+    "are dropped, those the member still holds are kept (local choice, "
+    "docs/protocol/deviations.md)") {
+    MiniRing r({1, 2});
+    auto join = [](NodeId from, std::uint64_t seq, NodeList proc, NodeList failed) {
+        wire::Join j;
+        j.header.type = wire::MessageType::join;
+        j.header.nodeid = from;
+        j.system_from = from;
+        j.ring_seq = seq;
+        j.proc_list = std::move(proc);
+        j.failed_list = std::move(failed);
+        return wire::encode(j);
+    };
+    // node 1's JOINs as sent (each broadcast is seen once, on its way to node 1 itself)
+    std::vector<wire::Join> sent_by_1;
+    r.add_rule([&](NodeId from, NodeId to, const Bytes& b) {
+        if (from == 1 && to == 1 && is_type(b, wire::MessageType::join)) {
+            auto j = wire::decode_join(b);
+            REQUIRE(j);
+            sent_by_1.push_back(*j);
+        }
+        return false;
+    });
+    // node 2 never gets the commit token: node 1 stays in COMMIT
+    r.add_rule([](NodeId, NodeId to, const Bytes& b) {
+        return to == 2 && is_type(b, wire::MessageType::commit_token);
+    });
+    r.start_all();
+    // a node 3 heard once and never again: the consensus timeout fails it
+    r.input(1, [&](Srp& n) { n.on_packet(r.now(), join(3, 1, {1, 2, 3}, {})); });
+    r.input(2, [&](Srp& n) { n.on_packet(r.now(), join(3, 1, {1, 2, 3}, {})); });
+    r.run_for(Duration::ms(3000), [&] { return r.node(1).state() == MembState::commit; });
+    REQUIRE(r.node(1).state() == MembState::commit);
+    REQUIRE(!sent_by_1.empty());
+    REQUIRE(sent_by_1.back().failed_list == NodeList{3});
+    const std::uint64_t new_seq = r.node(1).ring_id().seq;
+    sent_by_1.clear();
+
+    SECTION("the member no longer names node 3 failed: node 1 gathers without that failure") {
+        r.input(1, [&](Srp& n) { n.on_packet(r.now(), join(2, new_seq, {1, 2, 3}, {})); });
+        CHECK(r.node(1).state() == MembState::gather);
+        CHECK(r.node(1).stats().failures_forgotten == 1);
+        REQUIRE(sent_by_1.size() == 1);
+        CHECK(sent_by_1[0].proc_list == NodeList{1, 2, 3});
+        CHECK(sent_by_1[0].failed_list.empty());
+    }
+    SECTION("the member still names node 3 failed: node 1 keeps the failure") {
+        r.input(1, [&](Srp& n) { n.on_packet(r.now(), join(2, new_seq, {1, 2, 3}, {3})); });
+        CHECK(r.node(1).state() == MembState::gather);
+        CHECK(r.node(1).stats().failures_forgotten == 0);
+        REQUIRE(sent_by_1.size() == 1);
+        CHECK(sent_by_1[0].failed_list == NodeList{3});
+    }
+    SECTION("a JOIN of a member still in the old ring does not interrupt COMMIT") {
+        r.input(1, [&](Srp& n) { n.on_packet(r.now(), join(2, new_seq - 4, {1, 2, 3}, {})); });
+        CHECK(r.node(1).state() == MembState::commit);
+        CHECK(r.node(1).stats().failures_forgotten == 0);
+        CHECK(sent_by_1.empty());
+    }
+}
