@@ -1028,10 +1028,30 @@ void Srp::recovery_enter(Instant now, wire::CommitToken& ct) {
         }
         const std::uint32_t range = old_ring_state_high_seq_received_ - low_ring_aru;
         TOTEM_ASSERT(range < queue_window);
+        // A message up to some member's aru (from my old ring, in the commit token) is re-sent
+        // only by the lowest such member: it certainly has it. corosync has every member re-send
+        // every message it has, and the new ring's seqs are bounded by queue_window until it is
+        // OPERATIONAL: 9 members re-sending a backlog of 2,642 messages stopped the ring in
+        // RECOVERY for good (a local choice, docs/protocol/deviations.md).
+        std::vector<std::pair<std::uint32_t, NodeId>> holders;  // (aru, node) of my old ring
+        for (std::size_t i = 0; i < ct.addr.size(); ++i)
+            if (ct.memb_list[i].ring_id == my_old_ring_id_)
+                holders.emplace_back(ct.memb_list[i].aru, ct.addr[i]);
+        auto resent_by_other = [&](std::uint32_t seq) {
+            NodeId lowest = 0;
+            for (const auto& [aru, node] : holders)
+                if (seq_lte(seq, aru) && (lowest == 0 || node < lowest))
+                    lowest = node;
+            return lowest != 0 && lowest != my_id_;
+        };
         for (std::uint32_t i = 1; i <= range && retrans_q_.size() < retrans_queue_max; ++i) {
             const MsgPtr* m = regular_q_.get(low_ring_aru + i);
             if (!m)
                 continue;
+            if (resent_by_other(low_ring_aru + i)) {
+                stats_.recovery_resend_left_to_other++;
+                continue;
+            }
             retrans_q_.push_back(*m);
             originated++;
         }

@@ -646,3 +646,43 @@ TEST_CASE(
         CHECK(sent_by_1.empty());
     }
 }
+
+TEST_CASE(
+    "RECOVERY: an old message up to a member's aru is re-sent only by the lowest such member "
+    "(local choice, docs/protocol/deviations.md)") {
+    MiniRing r({1, 2, 3});
+    r.start_all();
+    REQUIRE(r.run_until_ring({1, 2, 3}));
+    // node 3 misses node 1's MCASTs while OPERATIONAL (node 1 serves each request first, and
+    // its copies are lost too): nodes 1 and 2 have all five messages, node 3 none
+    r.add_rule([&](NodeId from, NodeId to, const Bytes& b) {
+        return from == 1 && to == 3 && is_type(b, wire::MessageType::mcast) &&
+               r.node(3).state() == MembState::operational;
+    });
+    std::map<NodeId, int> resent;  // MCASTs sent in RECOVERY, seen once each (at their sender)
+    r.add_rule([&](NodeId from, NodeId to, const Bytes& b) {
+        if (from == to && is_type(b, wire::MessageType::mcast) && r.nodes_has(from) &&
+            r.node(from).state() == MembState::recovery)
+            resent[from]++;
+        return false;
+    });
+    for (int i = 0; i < 5; ++i)
+        REQUIRE(r.submit(1, "m" + std::to_string(i)));
+    r.run_for(Duration::ms(300));
+    REQUIRE(texts(r.trace(1)).size() == 5);
+    REQUIRE(texts(r.trace(3)).empty());
+    // a fourth node starts: the ring {1,2,3,4} recovers node 3's missing messages
+    r.add(4);
+    r.start(4);
+    REQUIRE(r.run_until_ring({1, 2, 3, 4}));
+    CHECK(resent[1] == 5);
+    CHECK(resent[2] == 0);
+    CHECK(resent[3] == 0);
+    CHECK(r.node(2).stats().recovery_resend_left_to_other == 5);
+    CHECK(r.node(1).stats().recovery_resend_left_to_other == 0);
+    const std::vector<std::string> all{"m0", "m1", "m2", "m3", "m4"};
+    for (NodeId n : {1, 2, 3}) {
+        INFO("node " << n);
+        CHECK(texts(r.trace(n)) == all);
+    }
+}
