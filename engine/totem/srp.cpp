@@ -689,18 +689,38 @@ void Srp::handle_join(Instant now, ByteView datagram) {
             break;
         case MembState::commit:
             if (contains(my_new_memb_list_, from) && join.ring_seq >= my_ring_id_.seq) {
+                forget_failures_given_up(join);
                 join_process(now, join);
                 gather_enter(now, GatherReason::commit_interrupted, from);
             }
             break;
         case MembState::recovery:
             if (contains(my_new_memb_list_, from) && join.ring_seq >= my_ring_id_.seq) {
+                forget_failures_given_up(join);
                 join_process(now, join);
                 recovery_token_loss(now);
                 gather_enter(now, GatherReason::commit_interrupted, from);
             }
             break;
     }
+}
+
+// My failed list in COMMIT and RECOVERY is the one the whole new ring agreed on (consensus
+// needs identical lists). A member of that ring whose JOIN no longer names a node failed has
+// installed the ring (OPERATIONAL clears the list) and gathers afresh: keeping the old round's
+// failures would carry them into the new round, where "I am in the sender's failed list" makes
+// the nodes named fail me back; two groups that formed their rings at the same moment then
+// fail each other round after round, faster than any timeout (a local choice,
+// docs/protocol/deviations.md). Failures the sender still holds stay.
+void Srp::forget_failures_given_up(const wire::Join& join) {
+    const NodeList given_up = subtract(my_failed_list_, join.failed_list);
+    if (given_up.empty())
+        return;
+    my_failed_list_ = subtract(my_failed_list_, given_up);
+    stats_.failures_forgotten += given_up.size();
+    log(LogLevel::debug,
+        "node " + std::to_string(join.system_from) +
+            " gathers again without failures of the last round:" + list_str(given_up));
 }
 
 void Srp::note_ring_seq(NodeId node, std::uint64_t seq) {
@@ -1008,10 +1028,30 @@ void Srp::recovery_enter(Instant now, wire::CommitToken& ct) {
         }
         const std::uint32_t range = old_ring_state_high_seq_received_ - low_ring_aru;
         TOTEM_ASSERT(range < queue_window);
+        // A message up to some member's aru (from my old ring, in the commit token) is re-sent
+        // only by the lowest such member: it certainly has it. corosync has every member re-send
+        // every message it has, and the new ring's seqs are bounded by queue_window until it is
+        // OPERATIONAL: 9 members re-sending a backlog of 2,642 messages stopped the ring in
+        // RECOVERY for good (a local choice, docs/protocol/deviations.md).
+        std::vector<std::pair<std::uint32_t, NodeId>> holders;  // (aru, node) of my old ring
+        for (std::size_t i = 0; i < ct.addr.size(); ++i)
+            if (ct.memb_list[i].ring_id == my_old_ring_id_)
+                holders.emplace_back(ct.memb_list[i].aru, ct.addr[i]);
+        auto resent_by_other = [&](std::uint32_t seq) {
+            NodeId lowest = 0;
+            for (const auto& [aru, node] : holders)
+                if (seq_lte(seq, aru) && (lowest == 0 || node < lowest))
+                    lowest = node;
+            return lowest != 0 && lowest != my_id_;
+        };
         for (std::uint32_t i = 1; i <= range && retrans_q_.size() < retrans_queue_max; ++i) {
             const MsgPtr* m = regular_q_.get(low_ring_aru + i);
             if (!m)
                 continue;
+            if (resent_by_other(low_ring_aru + i)) {
+                stats_.recovery_resend_left_to_other++;
+                continue;
+            }
             retrans_q_.push_back(*m);
             originated++;
         }

@@ -359,6 +359,7 @@ class Srp {
     // before what we already know and is stale news (docs/protocol/deviations.md).
     std::map<NodeId, std::uint64_t> known_ring_seq_;
     static constexpr std::size_t known_ring_seq_max = 1024;  // entries; bounds untrusted input
+    void forget_failures_given_up(const wire::Join& join);
     void note_ring_seq(NodeId node, std::uint64_t seq);
     std::uint32_t my_aru_ = 0;
     std::uint32_t my_high_seq_received_ = 0;

@@ -29,8 +29,10 @@ struct SrpStats {
     std::uint64_t send_queue_full = 0;
     std::uint64_t rx_from_excluded = 0;  // JOIN/MERGE_DETECT/MCAST of a refused node
     std::uint64_t rx_join_stale = 0;  // JOINs older than what their sender is known to have reached
-    std::array<std::uint64_t, 6> decode_errors{};    // by wire::DecodeError
-    std::array<std::uint64_t, 14> gather_reasons{};  // by GatherReason
+    std::uint64_t failures_forgotten = 0;  // failed-list entries of an interrupted round dropped
+    std::uint64_t recovery_resend_left_to_other = 0;  // old messages another member re-sends
+    std::array<std::uint64_t, 6> decode_errors{};     // by wire::DecodeError
+    std::array<std::uint64_t, 14> gather_reasons{};   // by GatherReason
     std::uint32_t mtt_rx_token = 0;  // mean token rotation, ms (corosync: mtt_rx_token)
     std::uint32_t avg_token_workload = 0;
     std::uint32_t avg_backlog_calc = 0;

@@ -59,6 +59,7 @@ class MiniRing {
         traces_[id];
     }
     Srp& node(NodeId id) { return *nodes_.at(id); }
+    bool nodes_has(NodeId id) const { return nodes_.count(id) != 0; }
     NodeTrace& trace(NodeId id) { return traces_.at(id); }
     Instant now() const { return now_; }
 

@@ -625,3 +625,106 @@ TEST_CASE(
     // node 3 never had any of them
     CHECK(r.trace(3).delivered.empty());
 }
+
+TEST_CASE(
+    "COMMIT interrupted by a member that installed the ring: the failures of the finished round "
+    "are dropped, those the member still holds are kept (local choice, "
+    "docs/protocol/deviations.md)") {
+    MiniRing r({1, 2});
+    auto join = [](NodeId from, std::uint64_t seq, NodeList proc, NodeList failed) {
+        wire::Join j;
+        j.header.type = wire::MessageType::join;
+        j.header.nodeid = from;
+        j.system_from = from;
+        j.ring_seq = seq;
+        j.proc_list = std::move(proc);
+        j.failed_list = std::move(failed);
+        return wire::encode(j);
+    };
+    // node 1's JOINs as sent (each broadcast is seen once, on its way to node 1 itself)
+    std::vector<wire::Join> sent_by_1;
+    r.add_rule([&](NodeId from, NodeId to, const Bytes& b) {
+        if (from == 1 && to == 1 && is_type(b, wire::MessageType::join)) {
+            auto j = wire::decode_join(b);
+            REQUIRE(j);
+            sent_by_1.push_back(*j);
+        }
+        return false;
+    });
+    // node 2 never gets the commit token: node 1 stays in COMMIT
+    r.add_rule([](NodeId, NodeId to, const Bytes& b) {
+        return to == 2 && is_type(b, wire::MessageType::commit_token);
+    });
+    r.start_all();
+    // a node 3 heard once and never again: the consensus timeout fails it
+    r.input(1, [&](Srp& n) { n.on_packet(r.now(), join(3, 1, {1, 2, 3}, {})); });
+    r.input(2, [&](Srp& n) { n.on_packet(r.now(), join(3, 1, {1, 2, 3}, {})); });
+    r.run_for(Duration::ms(3000), [&] { return r.node(1).state() == MembState::commit; });
+    REQUIRE(r.node(1).state() == MembState::commit);
+    REQUIRE(!sent_by_1.empty());
+    REQUIRE(sent_by_1.back().failed_list == NodeList{3});
+    const std::uint64_t new_seq = r.node(1).ring_id().seq;
+    sent_by_1.clear();
+
+    SECTION("the member no longer names node 3 failed: node 1 gathers without that failure") {
+        r.input(1, [&](Srp& n) { n.on_packet(r.now(), join(2, new_seq, {1, 2, 3}, {})); });
+        CHECK(r.node(1).state() == MembState::gather);
+        CHECK(r.node(1).stats().failures_forgotten == 1);
+        REQUIRE(sent_by_1.size() == 1);
+        CHECK(sent_by_1[0].proc_list == NodeList{1, 2, 3});
+        CHECK(sent_by_1[0].failed_list.empty());
+    }
+    SECTION("the member still names node 3 failed: node 1 keeps the failure") {
+        r.input(1, [&](Srp& n) { n.on_packet(r.now(), join(2, new_seq, {1, 2, 3}, {3})); });
+        CHECK(r.node(1).state() == MembState::gather);
+        CHECK(r.node(1).stats().failures_forgotten == 0);
+        REQUIRE(sent_by_1.size() == 1);
+        CHECK(sent_by_1[0].failed_list == NodeList{3});
+    }
+    SECTION("a JOIN of a member still in the old ring does not interrupt COMMIT") {
+        r.input(1, [&](Srp& n) { n.on_packet(r.now(), join(2, new_seq - 4, {1, 2, 3}, {})); });
+        CHECK(r.node(1).state() == MembState::commit);
+        CHECK(r.node(1).stats().failures_forgotten == 0);
+        CHECK(sent_by_1.empty());
+    }
+}
+
+TEST_CASE(
+    "RECOVERY: an old message up to a member's aru is re-sent only by the lowest such member "
+    "(local choice, docs/protocol/deviations.md)") {
+    MiniRing r({1, 2, 3});
+    r.start_all();
+    REQUIRE(r.run_until_ring({1, 2, 3}));
+    // node 3 misses node 1's MCASTs while OPERATIONAL (node 1 serves each request first, and
+    // its copies are lost too): nodes 1 and 2 have all five messages, node 3 none
+    r.add_rule([&](NodeId from, NodeId to, const Bytes& b) {
+        return from == 1 && to == 3 && is_type(b, wire::MessageType::mcast) &&
+               r.node(3).state() == MembState::operational;
+    });
+    std::map<NodeId, int> resent;  // MCASTs sent in RECOVERY, seen once each (at their sender)
+    r.add_rule([&](NodeId from, NodeId to, const Bytes& b) {
+        if (from == to && is_type(b, wire::MessageType::mcast) && r.nodes_has(from) &&
+            r.node(from).state() == MembState::recovery)
+            resent[from]++;
+        return false;
+    });
+    for (int i = 0; i < 5; ++i)
+        REQUIRE(r.submit(1, "m" + std::to_string(i)));
+    r.run_for(Duration::ms(300));
+    REQUIRE(texts(r.trace(1)).size() == 5);
+    REQUIRE(texts(r.trace(3)).empty());
+    // a fourth node starts: the ring {1,2,3,4} recovers node 3's missing messages
+    r.add(4);
+    r.start(4);
+    REQUIRE(r.run_until_ring({1, 2, 3, 4}));
+    CHECK(resent[1] == 5);
+    CHECK(resent[2] == 0);
+    CHECK(resent[3] == 0);
+    CHECK(r.node(2).stats().recovery_resend_left_to_other == 5);
+    CHECK(r.node(1).stats().recovery_resend_left_to_other == 0);
+    const std::vector<std::string> all{"m0", "m1", "m2", "m3", "m4"};
+    for (NodeId n : {1, 2, 3}) {
+        INFO("node " << n);
+        CHECK(texts(r.trace(n)) == all);
+    }
+}
