@@ -172,6 +172,21 @@ def wait_members(clients, group: str, want: int, timeout: float = TIMEOUT_S) -> 
             time.sleep(0.1)
 
 
+def wait_node_members(c: harness.Cluster, node: int, want: int,
+                      timeout: float = TIMEOUT_S) -> None:
+    """Waits until corosync-cpgtool on `node` lists `want` processes (in all groups)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        r = c.exec(node, ["corosync-cpgtool"])
+        n = len(re.findall(r"(?m)^\s+\d+\s+\d+ \(", r.stdout)) if r.returncode == 0 else -1
+        if n == want:
+            return
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"node {node}: corosync-cpgtool lists {n} processes, not {want}:"
+                               f" {r.stdout}{r.stderr}")
+        time.sleep(0.05)
+
+
 def cluster(kind, **kw) -> harness.Cluster:
     return harness.Cluster(3, kind=kind, transport="knet", crypto=True, token=1000, **kw)
 
@@ -300,6 +315,12 @@ def callbacks_script(kind, label: str) -> dict:
         for x in (a, b, v, d):
             mask.add(x)
         for x in (a, b, v, d):
+            # x's daemon has delivered the joins before it (corosync-cpgtool there lists them):
+            # otherwise an earlier join delivered after x's own join request sends x its initial
+            # TOTEM_CONFCHG before x's first CONFCHG, on either engine (the flags come with the
+            # join request; notify_lib_joinlist sends the initial TOTEM_CONFCHG to every cpd
+            # that has them)
+            wait_node_members(c, x.node, [a, b, v, d].index(x))
             check(x.cmd("join g") == "1", f"{x.label} join")
             wait_members([x], "g", [a, b, v, d].index(x) + 1)
         for x, n in ((a, 5), (b, 4), (v, 3), (d, 2)):
