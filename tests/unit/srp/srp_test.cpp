@@ -557,20 +557,26 @@ TEST_CASE(
         CHECK(r.node(n).stats().commit_token_lost == 0);
 }
 
+namespace {
+
+// A JOIN datagram as node `from` would send it.
+Bytes join(NodeId from, std::uint64_t seq, NodeList proc, NodeList failed) {
+    wire::Join j;
+    j.header.type = wire::MessageType::join;
+    j.header.nodeid = from;
+    j.system_from = from;
+    j.ring_seq = seq;
+    j.proc_list = std::move(proc);
+    j.failed_list = std::move(failed);
+    return wire::encode(j);
+}
+
+}  // namespace
+
 TEST_CASE(
     "a JOIN older than what its sender is known to have reached is ignored (local choice, "
     "docs/protocol/deviations.md)") {
     MiniRing r({1, 2});
-    auto join = [](NodeId from, std::uint64_t seq, NodeList proc, NodeList failed) {
-        wire::Join j;
-        j.header.type = wire::MessageType::join;
-        j.header.nodeid = from;
-        j.system_from = from;
-        j.ring_seq = seq;
-        j.proc_list = std::move(proc);
-        j.failed_list = std::move(failed);
-        return wire::encode(j);
-    };
     r.start_all();
     // a node 3 that never answers keeps both gathering until the consensus timeout
     r.input(1, [&](Srp& n) { n.on_packet(r.now(), join(3, 1, {1, 2, 3}, {})); });
@@ -631,16 +637,6 @@ TEST_CASE(
     "are dropped, those the member still holds are kept (local choice, "
     "docs/protocol/deviations.md)") {
     MiniRing r({1, 2});
-    auto join = [](NodeId from, std::uint64_t seq, NodeList proc, NodeList failed) {
-        wire::Join j;
-        j.header.type = wire::MessageType::join;
-        j.header.nodeid = from;
-        j.system_from = from;
-        j.ring_seq = seq;
-        j.proc_list = std::move(proc);
-        j.failed_list = std::move(failed);
-        return wire::encode(j);
-    };
     // node 1's JOINs as sent (each broadcast is seen once, on its way to node 1 itself)
     std::vector<wire::Join> sent_by_1;
     r.add_rule([&](NodeId from, NodeId to, const Bytes& b) {
