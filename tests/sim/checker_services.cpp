@@ -819,9 +819,12 @@ void check_cpg(const Trace& t, Findings& f) {
 }
 
 // quorum_agreement: after each sync of ring R, every member of R that completed it counts one
-// vote per member of R; and computes the same quorate flag and expected votes, unless the run
-// has a per-node input corosync's votequorum decides by (Trace::vq_*): last_man_standing,
-// auto_tie_breaker, or a quorum.expected_votes below the node count.
+// vote per member of R; and computes the same expected votes, unless the run has a per-node
+// input corosync's votequorum decides by (Trace::vq_*): last_man_standing, auto_tie_breaker, or
+// a quorum.expected_votes below the node count. The quorate flag is what corosync guarantees
+// under wait_for_all: a member still waiting for all (a node that started, or restarted, and
+// has not yet seen every node at once: votequorum.c are_we_quorate) is inquorate and counts
+// fewer votes than it expects; the members not waiting agree on it.
 void check_quorum(const Trace& t, Findings& f) {
     if (!t.votequorum)
         return;
@@ -839,13 +842,29 @@ void check_quorum(const Trace& t, Findings& f) {
                        std::to_string(q.members) + " members of one vote each, at " +
                        time_str(q.time_us);
             });
+            if (q.wait_for_all_status) {
+                f.expect_lazy(Violation::quorum_agreement,
+                              !q.quorate && q.total_votes < q.expected_votes, [&] {
+                                  return who + " waits for all after the sync of " + q.ring.str() +
+                                         " but is " + (q.quorate ? "quorate" : "inquorate") +
+                                         " with " + std::to_string(q.total_votes) + " of " +
+                                         std::to_string(q.expected_votes) + " expected votes at " +
+                                         time_str(q.time_us);
+                              });
+            }
+            if (views_may_vary)
+                continue;
+            // Compared with the first record of the ring from a member not waiting for all (the
+            // first record until there is one).
             const auto [it, fresh] = first.emplace(key(q.ring), std::pair{q, n});
-            if (fresh || views_may_vary)
+            if (fresh)
                 continue;
             const QuorumRecord& o = it->second.first;
             const auto& other = t.incarnations[it->second.second];
+            const bool same_quorate =
+                q.quorate == o.quorate || q.wait_for_all_status || o.wait_for_all_status;
             f.expect_lazy(Violation::quorum_agreement,
-                          q.quorate == o.quorate && q.expected_votes == o.expected_votes, [&] {
+                          same_quorate && q.expected_votes == o.expected_votes, [&] {
                               auto view = [](const QuorumRecord& r) {
                                   return std::string(r.quorate ? "quorate" : "inquorate") +
                                          ", total votes " + std::to_string(r.total_votes) +
@@ -858,6 +877,8 @@ void check_quorum(const Trace& t, Findings& f) {
                                      view(q) + "; node " + std::to_string(other.node) + "/" +
                                      std::to_string(other.incarnation) + " " + view(o);
                           });
+            if (o.wait_for_all_status && !q.wait_for_all_status)
+                it->second = std::pair{q, n};
         }
     }
 }

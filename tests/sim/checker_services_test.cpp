@@ -361,4 +361,34 @@ TEST_CASE("checker, quorum: agreement after a sync, and the exemptions") {
     Trace low = quorate;
     low.vq_expected_votes = 2;
     CHECK(check_trace(low).ok());
+
+    // wait_for_all (corosync's guarantee): in a ring of two of the three nodes, a restarted
+    // node still waiting for all is inquorate while the other member is quorate.
+    Trace wfa;
+    wfa.nodes = {1, 2, 3};
+    wfa.votequorum = true;
+    const RingId r2{1, 8};
+    for (NodeId n : {1u, 2u}) {
+        Incarnation i;
+        i.node = n;
+        i.quorum.push_back(QuorumRecord{0, r2, n == 2, 2, 3, 2, n == 1, 2});
+        wfa.incarnations.push_back(i);
+    }
+    CHECK(check_trace(wfa).ok());
+    Trace wfa_flip = wfa;  // the order of the records does not matter
+    std::swap(wfa_flip.incarnations[0], wfa_flip.incarnations[1]);
+    CHECK(check_trace(wfa_flip).ok());
+    Trace wfa_quorate = wfa;  // waiting for all, yet quorate
+    wfa_quorate.incarnations[0].quorum[0].quorate = true;
+    CHECK(check_trace(wfa_quorate).has(Violation::quorum_agreement));
+    Trace wfa_all = t;  // waiting for all with every expected vote present
+    wfa_all.incarnations[0].quorum[0].wait_for_all_status = true;
+    wfa_all.incarnations[0].quorum[0].quorate = false;
+    CHECK(check_trace(wfa_all).has(Violation::quorum_agreement));
+    Trace wfa_expected = wfa;  // waiting does not excuse different expected votes
+    wfa_expected.incarnations[0].quorum[0].expected_votes = 4;
+    CHECK(check_trace(wfa_expected).has(Violation::quorum_agreement));
+    Trace both = wfa;  // two members not waiting must still agree
+    both.incarnations[0].quorum[0].wait_for_all_status = false;
+    CHECK(check_trace(both).has(Violation::quorum_agreement));
 }

@@ -417,6 +417,22 @@ TEST_CASE("checker: progress inside partitions") {
         p.b.t.incarnations[p.n2].operational = {{10'000, true}, {300'000, false}};
         CHECK(!p.fails());
     }
+    SECTION("with services, delivery is asked only of a ring that outlasted the sync bound") {
+        // sync_base = 2 × token + consensus + 4 × join = 520 ms with votequorum.
+        Progress p;
+        p.drop_deliveries();
+        p.b.t.votequorum = true;
+        p.b.t.incarnations[p.n2].operational = {{10'000, true}, {500'000, false}};
+        CHECK(!p.fails());
+        p.b.t.incarnations[p.n2].operational = {{10'000, true}, {540'000, false}};
+        CHECK(p.fails());
+    }
+    SECTION("nothing is asked of a ring that a reordering burst slowed") {
+        Progress p;
+        p.drop_deliveries();
+        p.b.t.bursts.emplace_back(1'000'000, 1'020'000);
+        CHECK(!p.fails());
+    }
     SECTION("connected nodes that never form one ring") {
         Progress p;
         p.singletons();
