@@ -843,8 +843,13 @@ void check_quorum(const Trace& t, Findings& f) {
                        time_str(q.time_us);
             });
             if (q.wait_for_all_status) {
+                // Fewer votes than expected only where expected votes are the run's alone:
+                // last_man_standing and the tie-breaker move them per node (seed 64793 with
+                // last_man_standing on a core that starts the ring on a first-rotation commit
+                // token: waiting, inquorate, with 2 of 2 expected votes).
                 f.expect_lazy(Violation::quorum_agreement,
-                              !q.quorate && q.total_votes < q.expected_votes, [&] {
+                              !q.quorate && (views_may_vary || q.total_votes < q.expected_votes),
+                              [&] {
                                   return who + " waits for all after the sync of " + q.ring.str() +
                                          " but is " + (q.quorate ? "quorate" : "inquorate") +
                                          " with " + std::to_string(q.total_votes) + " of " +

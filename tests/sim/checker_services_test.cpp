@@ -388,6 +388,12 @@ TEST_CASE("checker, quorum: agreement after a sync, and the exemptions") {
     Trace wfa_expected = wfa;  // waiting does not excuse different expected votes
     wfa_expected.incarnations[0].quorum[0].expected_votes = 4;
     CHECK(check_trace(wfa_expected).has(Violation::quorum_agreement));
+    Trace wfa_lms = wfa_all;  // last_man_standing moves expected votes per node
+    wfa_lms.vq_last_man_standing = true;
+    CHECK(check_trace(wfa_lms).ok());
+    Trace wfa_lms_quorate = wfa_quorate;  // but waiting for all is never quorate
+    wfa_lms_quorate.vq_last_man_standing = true;
+    CHECK(check_trace(wfa_lms_quorate).has(Violation::quorum_agreement));
     Trace both = wfa;  // two members not waiting must still agree
     both.incarnations[0].quorum[0].wait_for_all_status = false;
     CHECK(check_trace(both).has(Violation::quorum_agreement));
